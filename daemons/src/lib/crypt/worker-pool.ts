@@ -1,0 +1,227 @@
+/**
+ * A small worker_threads pool for CPU-bound crypt work, so the daemon's event loop never blocks.
+ *
+ * - size = min(2, available cores) by default; workers start lazily and are replaced when they die;
+ * - bounded queue: when `maxQueue` tasks are already waiting, `run` rejects with BusyError;
+ * - idle workers are `unref`'d (they never keep a process alive); a worker is `ref`'d only while it
+ *   runs a task, so an awaited verification is not cut short by process exit;
+ * - optional per-task `timeoutMs`: the worker is terminated and replaced, the task rejects with
+ *   WorkerCrashedError('timeout');
+ * - `close()` terminates everything; pending tasks reject with PoolClosedError.
+ */
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { BusyError, MalformedHashError, PoolClosedError, UnsupportedHashError, WorkerCrashedError } from './errors.js';
+import type { CryptRequestBody, CryptResponse } from './worker-protocol.js';
+import { spawnCryptWorker } from './worker-spawn.js';
+
+export interface CryptPoolOptions {
+  /** Number of worker threads; default min(2, cores). */
+  size?: number;
+  /** Maximum tasks waiting for a worker (not counting running ones); default 32. */
+  maxQueue?: number;
+}
+
+export interface CryptResult {
+  value: string;
+  /** Time the computation took inside the worker. */
+  elapsedMs: number;
+}
+
+interface Task {
+  body: CryptRequestBody;
+  timeoutMs: number | undefined;
+  resolve(r: CryptResult): void;
+  reject(e: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | null;
+  timer: NodeJS.Timeout | null;
+  lastError: Error | null;
+  dead: boolean;
+}
+
+let nextId = 1;
+
+function scrub(body: CryptRequestBody): void {
+  if ('password' in body) body.password.fill(0);
+}
+
+export class CryptWorkerPool {
+  readonly size: number;
+  readonly maxQueue: number;
+  #slots: Slot[] = [];
+  #queue: Task[] = [];
+  #closed = false;
+  #restarts = 0;
+
+  constructor(opts: CryptPoolOptions = {}) {
+    this.size = Math.max(1, opts.size ?? Math.min(2, availableParallelism()));
+    this.maxQueue = Math.max(0, opts.maxQueue ?? 32);
+  }
+
+  get stats(): { workers: number; busy: number; queued: number; restarts: number; closed: boolean } {
+    return {
+      workers: this.#slots.length,
+      busy: this.#slots.filter((s) => s.task).length,
+      queued: this.#queue.length,
+      restarts: this.#restarts,
+      closed: this.#closed,
+    };
+  }
+
+  /**
+   * Run one request. A `password` in `body` must be a private Uint8Array owning its whole
+   * ArrayBuffer (not a pooled Buffer): it is transferred to the worker, which zeroes it; on any
+   * early failure it is zeroed here.
+   */
+  run(body: CryptRequestBody, opts: { timeoutMs?: number } = {}): Promise<CryptResult> {
+    return new Promise<CryptResult>((resolve, reject) => {
+      if (this.#closed) {
+        scrub(body);
+        reject(new PoolClosedError());
+        return;
+      }
+      const task: Task = { body, timeoutMs: opts.timeoutMs, resolve, reject };
+      const slot = this.#idleSlot();
+      if (slot) {
+        this.#dispatch(slot, task);
+      } else if (this.#queue.length >= this.maxQueue) {
+        scrub(body);
+        reject(new BusyError(this.#queue.length));
+      } else {
+        this.#queue.push(task);
+      }
+    });
+  }
+
+  /** Terminate all workers; queued and running tasks reject with PoolClosedError. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const queued = this.#queue.splice(0);
+    for (const t of queued) {
+      scrub(t.body);
+      t.reject(new PoolClosedError());
+    }
+    const slots = this.#slots.splice(0);
+    await Promise.all(
+      slots.map(async (s) => {
+        s.dead = true;
+        if (s.timer) clearTimeout(s.timer);
+        const t = s.task;
+        s.task = null;
+        t?.reject(new PoolClosedError());
+        await s.worker.terminate();
+      }),
+    );
+  }
+
+  #idleSlot(): Slot | null {
+    const idle = this.#slots.find((s) => !s.task && !s.dead);
+    if (idle) return idle;
+    if (this.#slots.length < this.size) return this.#spawn();
+    return null;
+  }
+
+  #spawn(): Slot {
+    const worker = spawnCryptWorker();
+    const slot: Slot = { worker, task: null, timer: null, lastError: null, dead: false };
+    worker.unref();
+    worker.on('message', (msg: CryptResponse) => this.#onMessage(slot, msg));
+    worker.on('error', (err) => {
+      slot.lastError = err;
+    });
+    worker.on('exit', (code) => this.#onExit(slot, code));
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  #dispatch(slot: Slot, task: Task): void {
+    slot.task = task;
+    slot.worker.ref();
+    const id = nextId++;
+    const transfer = 'password' in task.body ? [task.body.password.buffer as ArrayBuffer] : [];
+    try {
+      slot.worker.postMessage({ ...task.body, id }, transfer);
+    } catch (e) {
+      slot.task = null;
+      slot.worker.unref();
+      scrub(task.body);
+      task.reject(e as Error);
+      return;
+    }
+    if (task.timeoutMs !== undefined) {
+      slot.timer = setTimeout(() => {
+        slot.timer = null;
+        if (slot.task !== task) return;
+        slot.task = null;
+        this.#retire(slot);
+        this.#restarts++;
+        task.reject(new WorkerCrashedError('timeout', `no result within ${task.timeoutMs} ms`));
+        void slot.worker.terminate();
+        this.#pump();
+      }, task.timeoutMs);
+      slot.timer.unref();
+    }
+  }
+
+  #onMessage(slot: Slot, msg: CryptResponse): void {
+    const task = slot.task;
+    if (!task) return;
+    slot.task = null;
+    if (slot.timer) {
+      clearTimeout(slot.timer);
+      slot.timer = null;
+    }
+    slot.worker.unref();
+    if (msg.ok) task.resolve({ value: msg.value, elapsedMs: msg.elapsedMs });
+    else if (msg.code === 'malformed') task.reject(new MalformedHashError(msg.scheme, msg.message));
+    else if (msg.code === 'unsupported') task.reject(new UnsupportedHashError(msg.scheme, msg.message));
+    else task.reject(new Error(`${msg.scheme}: ${msg.message}`));
+    this.#pump();
+  }
+
+  #onExit(slot: Slot, code: number): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    const task = slot.task;
+    slot.task = null;
+    const wasRetired = slot.dead;
+    this.#retire(slot);
+    if (this.#closed) return;
+    if (!wasRetired) this.#restarts++;
+    task?.reject(new WorkerCrashedError('crash', slot.lastError?.message ?? `exit code ${code}`));
+    this.#pump();
+  }
+
+  /** Remove a slot from the pool (its worker is dead or being terminated). */
+  #retire(slot: Slot): void {
+    slot.dead = true;
+    const i = this.#slots.indexOf(slot);
+    if (i >= 0) this.#slots.splice(i, 1);
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const slot = this.#idleSlot();
+      if (!slot) return;
+      this.#dispatch(slot, this.#queue.shift()!);
+    }
+  }
+}
+
+let defaultPool: CryptWorkerPool | null = null;
+
+/** The process-wide pool used by verifyPassword/hashPassword when none is passed. */
+export function getCryptPool(): CryptWorkerPool {
+  defaultPool ??= new CryptWorkerPool();
+  return defaultPool;
+}
+
+/** Close the process-wide pool (a later call to getCryptPool creates a new one). */
+export async function closeCryptPool(): Promise<void> {
+  const p = defaultPool;
+  defaultPool = null;
+  await p?.close();
+}

@@ -1,0 +1,179 @@
+import { readdir, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CryptoStats } from './content-object.js';
+import { SecureFsError, isSecureFsError } from './errors.js';
+import { encodeIndex, indexHash, type Entry, type FileEntry, type IndexState } from './index-file.js';
+import type { KeyProvider } from './key-provider.js';
+import { atomicWrite, INDEX_FILE, OBJECT_RE, OBJECTS_DIR, objectRelPath, TMP_DIR } from './layout.js';
+import { parentOf } from './paths.js';
+
+/** Wrap a key-provider failure as `locked` (keeps SecureFsErrors as they are). */
+export async function fromProvider<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (isSecureFsError(e)) throw e;
+    throw new SecureFsError('locked', `key provider refused ${what}: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });
+  }
+}
+
+/** Shared state of an open store: index, keys, commit protocol, object pinning and GC. */
+export class StoreCore {
+  readonly stats: CryptoStats = { chunksEncrypted: 0, chunksDecrypted: 0 };
+  private readonly fileKeys = new Map<string, Buffer>();
+  private readonly reservedVersions = new Map<string, number>();
+  private readonly pins = new Map<string, number>();
+  private readonly deferredDeletes = new Set<string>();
+  private mutex: Promise<void> = Promise.resolve();
+  private pendingCheckpoint: { epoch: number; hash: Buffer } | null = null;
+  closed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly keys: KeyProvider,
+    private readonly kIndex: Buffer,
+    public state: IndexState,
+    readonly keyGen: number,
+  ) {}
+
+  live(): void {
+    if (this.closed) throw new SecureFsError('closed', 'store is closed');
+  }
+
+  /** file_key for (file_id, key_gen), cached until close. Callers must not zero it. */
+  fileKey = async (fileId: Buffer, keyGen: number): Promise<Buffer> => {
+    this.live();
+    const k = `${fileId.toString('hex')}:${keyGen}`;
+    const hit = this.fileKeys.get(k);
+    if (hit) return hit;
+    const key = await fromProvider('a file key', () => this.keys.fileKey(fileId, keyGen));
+    if (!Buffer.isBuffer(key) || key.length !== 32) throw new SecureFsError('locked', 'key provider returned a bad file key');
+    this.fileKeys.set(k, key);
+    return key;
+  };
+
+  entry(path: string): Entry | undefined {
+    return path === '/' ? { type: 'dir', mtimeMs: 0, mode: 0o700 } : this.state.entries.get(path);
+  }
+
+  children(dir: string): string[] {
+    const out: string[] = [];
+    for (const p of this.state.entries.keys()) if (p !== '/' && parentOf(p) === dir) out.push(p);
+    return out.sort();
+  }
+
+  /** Next unused version number for a file (never reuses one, even for concurrent writers). */
+  reserveVersion(fileIdHex: string, current: number): number {
+    const v = Math.max(current, this.reservedVersions.get(fileIdHex) ?? 0) + 1;
+    this.reservedVersions.set(fileIdHex, v);
+    return v;
+  }
+
+  /** Serialise index mutations. */
+  async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const prev = this.mutex;
+    let release!: () => void;
+    this.mutex = new Promise<void>((r) => (release = r));
+    await prev;
+    try {
+      this.live();
+      return await f();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Commit a new index (epoch + 1): tmp, fsync, rename, fsync dir — the linearisation point —
+   * then checkpoint outside the store, then delete objects no longer referenced. Call inside exclusive().
+   */
+  async commit(entries: Map<string, Entry>, release: string[] = []): Promise<void> {
+    if (this.pendingCheckpoint) await this.flushCheckpoint();
+    const next: IndexState = { epoch: this.state.epoch + 1, entries };
+    const bytes = encodeIndex(next, this.kIndex, this.keys.storeId);
+    await atomicWrite(this.dir, INDEX_FILE, bytes, this.dir);
+    this.state = next;
+    this.pendingCheckpoint = { epoch: next.epoch, hash: indexHash(bytes) };
+    try {
+      await this.flushCheckpoint();
+    } catch {
+      // Durable but not yet checkpointed: the next commit retries first (an index at
+      // checkpoint+1 is accepted once on open, so a crash here is safe).
+    }
+    for (const rel of release) await this.deleteObject(rel);
+  }
+
+  private async flushCheckpoint(): Promise<void> {
+    const cp = this.pendingCheckpoint;
+    if (!cp || !this.keys.checkpoint) {
+      this.pendingCheckpoint = null;
+      return;
+    }
+    await fromProvider('the index checkpoint', () => this.keys.checkpoint!(cp.epoch, cp.hash));
+    this.pendingCheckpoint = null;
+  }
+
+  static objectOf(e: FileEntry): string {
+    return objectRelPath(e.fileId, e.version);
+  }
+
+  pin(rel: string): () => void {
+    this.pins.set(rel, (this.pins.get(rel) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.pins.get(rel) ?? 1) - 1;
+      if (n > 0) this.pins.set(rel, n);
+      else {
+        this.pins.delete(rel);
+        if (this.deferredDeletes.delete(rel)) void this.deleteObject(rel);
+      }
+    };
+  }
+
+  async deleteObject(rel: string): Promise<void> {
+    if (this.pins.has(rel)) {
+      this.deferredDeletes.add(rel);
+      return;
+    }
+    if (this.referenced().has(rel)) return;
+    await unlink(join(this.dir, rel)).catch(() => undefined);
+  }
+
+  referenced(): Set<string> {
+    const s = new Set<string>();
+    for (const e of this.state.entries.values()) if (e.type === 'file') s.add(StoreCore.objectOf(e));
+    return s;
+  }
+
+  /** Remove tmp leftovers and objects the committed index does not reference (after a crash). */
+  async collectGarbage(): Promise<{ removed: string[] }> {
+    const removed: string[] = [];
+    const tmp = join(this.dir, TMP_DIR);
+    for (const f of await readdir(tmp).catch(() => [] as string[])) {
+      await rm(join(tmp, f), { force: true, recursive: true });
+      removed.push(join(TMP_DIR, f));
+    }
+    const refs = this.referenced();
+    const objRoot = join(this.dir, OBJECTS_DIR);
+    for (const sub of await readdir(objRoot).catch(() => [] as string[])) {
+      for (const f of await readdir(join(objRoot, sub)).catch(() => [] as string[])) {
+        const rel = join(OBJECTS_DIR, sub, f);
+        if (OBJECT_RE.test(f) && !refs.has(rel) && !this.pins.has(rel)) {
+          await unlink(join(this.dir, rel)).catch(() => undefined);
+          removed.push(rel);
+        }
+      }
+    }
+    return { removed };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const k of this.fileKeys.values()) k.fill(0);
+    this.fileKeys.clear();
+    this.kIndex.fill(0);
+  }
+}

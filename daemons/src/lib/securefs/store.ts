@@ -1,0 +1,346 @@
+import { Readable, Writable } from 'node:stream';
+import { join } from 'node:path';
+import { BATCH_CHUNKS, type CryptoStats } from './content-object.js';
+import { SecureFsError } from './errors.js';
+import { CHUNK_SIZE } from './header.js';
+import type { Entry, FileEntry } from './index-file.js';
+import type { KeyProvider } from './key-provider.js';
+import { openObject, type OpenedObject } from './object-open.js';
+import { normalizePath, parentOf, baseName, isWithin } from './paths.js';
+import type { PersistenceInfo } from './persistence.js';
+import { StoreCore } from './store-core.js';
+import { checkPersistence, initStore, loadIndex, type CreateStoreOptions } from './store-open.js';
+import { checkFileTarget, touchParent, WriteSession, type WriteOptions } from './write-session.js';
+
+export type { CreateStoreOptions } from './store-open.js';
+export type { WriteOptions } from './write-session.js';
+
+export interface OpenStoreOptions {
+  requirePersistent?: boolean;
+}
+
+export interface StoreStat {
+  type: 'file' | 'dir';
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  /** Files only: file_id (hex), version counter, key generation. */
+  fileId?: string;
+  version?: number;
+  keyGen?: number;
+}
+
+export interface ListEntry extends StoreStat {
+  name: string;
+}
+
+export interface ReadStreamOptions {
+  start?: number;
+  /** Inclusive, like fs.createReadStream. */
+  end?: number;
+}
+
+function toStat(e: Entry): StoreStat {
+  return e.type === 'file'
+    ? { type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, fileId: e.fileId, version: e.version, keyGen: e.keyGen }
+    : { type: 'dir', size: 0, mtimeMs: e.mtimeMs, mode: e.mode };
+}
+
+/** An open SecureFS store. Single process, single opener (no cross-process locking). */
+export class SecureStore {
+  private constructor(
+    private readonly core: StoreCore,
+    /** Whether the backing filesystem survives a reboot (never true on tmpfs/ramfs). */
+    readonly persistence: PersistenceInfo,
+    /** Whether whole-store rollback is detected (the key provider keeps checkpoints). */
+    readonly rollbackProtected: boolean,
+  ) {}
+
+  static async create(dir: string, keys: KeyProvider, opts: CreateStoreOptions = {}): Promise<SecureStore> {
+    await checkPersistence(dir, opts.requirePersistent);
+    await initStore(dir, keys, opts);
+    return SecureStore.open(dir, keys, opts);
+  }
+
+  static async open(dir: string, keys: KeyProvider, opts: OpenStoreOptions = {}): Promise<SecureStore> {
+    const persistence = await checkPersistence(dir, opts.requirePersistent);
+    const idx = await loadIndex(dir, keys, { advanceCheckpoint: true });
+    const core = new StoreCore(dir, keys, idx.kIndex, idx.state, idx.keyGen);
+    await core.collectGarbage();
+    return new SecureStore(core, persistence, idx.rollbackProtected);
+  }
+
+  get dir(): string {
+    return this.core.dir;
+  }
+  /** Crypto counters (chunks encrypted/decrypted since open). */
+  get stats(): Readonly<CryptoStats> {
+    return this.core.stats;
+  }
+  get epoch(): number {
+    return this.core.state.epoch;
+  }
+
+  private get(path: string): Entry {
+    this.core.live();
+    const e = this.core.entry(path);
+    if (!e) throw new SecureFsError('not_found', `${path} does not exist`, { path });
+    return e;
+  }
+
+  private file(path: string): FileEntry {
+    const e = this.get(path);
+    if (e.type !== 'file') throw new SecureFsError('is_dir', `${path} is a directory`, { path });
+    return e;
+  }
+
+  private dirEntry(path: string): void {
+    if (this.get(path).type !== 'dir') throw new SecureFsError('not_dir', `${path} is not a directory`, { path });
+  }
+
+  async stat(path: string): Promise<StoreStat> {
+    return toStat(this.get(normalizePath(path)));
+  }
+
+  async exists(path: string): Promise<boolean> {
+    this.core.live();
+    return this.core.entry(normalizePath(path)) !== undefined;
+  }
+
+  async readdir(path = '/'): Promise<string[]> {
+    const p = normalizePath(path);
+    this.dirEntry(p);
+    return this.core.children(p).map(baseName);
+  }
+
+  async list(path = '/'): Promise<ListEntry[]> {
+    const p = normalizePath(path);
+    this.dirEntry(p);
+    return this.core.children(p).map((c) => ({ name: baseName(c), ...toStat(this.core.entry(c)!) }));
+  }
+
+  private async openFile(p: string, e: FileEntry): Promise<OpenedObject> {
+    const rel = StoreCore.objectOf(e);
+    return openObject(
+      join(this.core.dir, rel),
+      this.core.fileKey,
+      this.core.stats,
+      { fileId: Buffer.from(e.fileId, 'hex'), headerTag: Buffer.from(e.headerTag, 'hex'), size: e.size, keyGen: e.keyGen },
+      { path: p, object: rel },
+    );
+  }
+
+  /** Whole file, authenticated chunk by chunk (reads pipelined with decryption). */
+  async readFile(path: string): Promise<Buffer> {
+    const p = normalizePath(path);
+    const e = this.file(p);
+    const unpin = this.core.pin(StoreCore.objectOf(e));
+    try {
+      const obj = await this.openFile(p, e);
+      try {
+        const out = Buffer.allocUnsafe(e.size);
+        const r = obj.reader;
+        let off = 0;
+        let next = r.readRangeRaw(0, Math.min(BATCH_CHUNKS, r.chunks) - 1);
+        for (let first = 0; first < r.chunks; first += BATCH_CHUNKS) {
+          const last = Math.min(first + BATCH_CHUNKS, r.chunks) - 1;
+          const raw = await next;
+          if (last + 1 < r.chunks) next = r.readRangeRaw(last + 1, Math.min(last + BATCH_CHUNKS, r.chunks - 1));
+          for (const pt of r.decryptBatch(raw, first, last)) off += pt.copy(out, off);
+        }
+        return out;
+      } finally {
+        await obj.close();
+      }
+    } finally {
+      unpin();
+    }
+  }
+
+  /** Random access: bytes [start, start+length) decrypting only the chunks covering them. */
+  async read(path: string, start: number, length: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    if (length <= 0) return Buffer.alloc(0);
+    for await (const b of this.createReadStream(path, { start, end: start + length - 1 })) parts.push(b as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Stream [start, end] (inclusive). The version current at the call is read (its object is pinned
+   * against GC until the stream ends); only the chunks covering the range are decrypted.
+   */
+  createReadStream(path: string, opts: ReadStreamOptions = {}): Readable {
+    const p = normalizePath(path);
+    const e = this.file(p);
+    const start = Math.max(0, opts.start ?? 0);
+    const end = Math.min(e.size - 1, opts.end ?? e.size - 1);
+    const unpin = this.core.pin(StoreCore.objectOf(e));
+    const self = this;
+    async function* gen(): AsyncGenerator<Buffer> {
+      try {
+        if (end < start) return;
+        const obj = await self.openFile(p, e);
+        try {
+          const firstChunk = Math.floor(start / CHUNK_SIZE);
+          const lastChunk = Math.floor(end / CHUNK_SIZE);
+          for (let c = firstChunk; c <= lastChunk; c += BATCH_CHUNKS) {
+            const upto = Math.min(c + BATCH_CHUNKS - 1, lastChunk);
+            const pts = await obj.reader.readRange(c, upto);
+            for (let i = 0; i < pts.length; i++) {
+              const base = (c + i) * CHUNK_SIZE;
+              const from = Math.max(0, start - base);
+              const to = Math.min(pts[i]!.length, end - base + 1);
+              yield pts[i]!.subarray(from, to);
+            }
+          }
+        } finally {
+          await obj.close();
+        }
+      } finally {
+        unpin();
+      }
+    }
+    const r = Readable.from(gen(), { objectMode: false });
+    r.once('close', unpin);
+    return r;
+  }
+
+  async writeFile(path: string, data: Buffer | Uint8Array | string, opts: WriteOptions = {}): Promise<void> {
+    const p = normalizePath(path);
+    const s = await WriteSession.begin(this.core, p, opts);
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      await s.write(buf);
+    } catch (e) {
+      await s.abort();
+      throw e;
+    }
+    await s.commit();
+  }
+
+  /** A Writable that commits a new version when it finishes (nothing is visible before). */
+  createWriteStream(path: string, opts: WriteOptions = {}): Writable {
+    const p = normalizePath(path);
+    this.core.live();
+    checkFileTarget(this.core, p); // fail early on obvious errors
+    let session: WriteSession | null = null;
+    const core = this.core;
+    return new Writable({
+      construct(cb) {
+        WriteSession.begin(core, p, opts).then((s) => ((session = s), cb()), cb);
+      },
+      write(chunk: Buffer, _enc, cb) {
+        session!.write(chunk).then(() => cb(), cb);
+      },
+      final(cb) {
+        session!.commit().then(() => cb(), cb);
+      },
+      destroy(err, cb) {
+        if (session && err) session.abort().then(() => cb(err), () => cb(err));
+        else cb(err);
+      },
+    });
+  }
+
+  async mkdir(path: string, opts: { recursive?: boolean; mode?: number } = {}): Promise<void> {
+    const p = normalizePath(path);
+    await this.core.exclusive(async () => {
+      const e = this.core.entry(p);
+      if (e) {
+        if (opts.recursive && e.type === 'dir') return;
+        throw new SecureFsError('exists', `${p} already exists`, { path: p });
+      }
+      const entries = new Map(this.core.state.entries);
+      const missing: string[] = [];
+      for (let cur = p; cur !== '/'; cur = parentOf(cur)) {
+        const ce = entries.get(cur);
+        if (ce?.type === 'dir') break;
+        if (ce) throw new SecureFsError('not_dir', `${cur} is not a directory`, { path: p });
+        missing.push(cur);
+        if (!opts.recursive) break;
+      }
+      const top = missing[missing.length - 1]!;
+      const tp = parentOf(top);
+      if (tp !== '/' && entries.get(tp)?.type !== 'dir') {
+        if (entries.get(tp)) throw new SecureFsError('not_dir', `${tp} is not a directory`, { path: p });
+        throw new SecureFsError('not_found', `parent directory ${tp} does not exist`, { path: p });
+      }
+      const now = Date.now();
+      for (const m of missing) entries.set(m, { type: 'dir', mtimeMs: now, mode: opts.mode ?? 0o700 });
+      touchParent(entries, top, now);
+      await this.core.commit(entries);
+    });
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const p = normalizePath(path);
+    if (p === '/') throw new SecureFsError('invalid_argument', 'cannot remove the root directory');
+    await this.core.exclusive(async () => {
+      this.dirEntry(p);
+      if (this.core.children(p).length > 0) throw new SecureFsError('not_empty', `${p} is not empty`, { path: p });
+      const entries = new Map(this.core.state.entries);
+      entries.delete(p);
+      touchParent(entries, p, Date.now());
+      await this.core.commit(entries);
+    });
+  }
+
+  async unlink(path: string): Promise<void> {
+    const p = normalizePath(path);
+    await this.core.exclusive(async () => {
+      const e = this.file(p);
+      const entries = new Map(this.core.state.entries);
+      entries.delete(p);
+      touchParent(entries, p, Date.now());
+      await this.core.commit(entries, [StoreCore.objectOf(e)]);
+    });
+  }
+
+  /** Index-only rename (no re-encryption: the path is not in any AAD). POSIX replacement rules. */
+  async rename(from: string, to: string): Promise<void> {
+    const a = normalizePath(from);
+    const b = normalizePath(to);
+    if (a === '/' || b === '/') throw new SecureFsError('invalid_argument', 'cannot rename the root directory');
+    await this.core.exclusive(async () => {
+      const src = this.get(a);
+      if (a === b) return;
+      const bp = parentOf(b);
+      const bpe = this.core.entry(bp);
+      if (!bpe) throw new SecureFsError('not_found', `parent directory ${bp} does not exist`, { path: b });
+      if (bpe.type !== 'dir') throw new SecureFsError('not_dir', `${bp} is not a directory`, { path: b });
+      if (src.type === 'dir' && isWithin(b, a)) throw new SecureFsError('invalid_argument', `cannot move ${a} into itself`, { path: b });
+      const dst = this.core.entry(b);
+      const release: string[] = [];
+      if (dst) {
+        if (src.type === 'file' && dst.type === 'dir') throw new SecureFsError('is_dir', `${b} is a directory`, { path: b });
+        if (src.type === 'dir' && dst.type === 'file') throw new SecureFsError('not_dir', `${b} is not a directory`, { path: b });
+        if (dst.type === 'dir' && this.core.children(b).length > 0) throw new SecureFsError('not_empty', `${b} is not empty`, { path: b });
+        if (dst.type === 'file') release.push(StoreCore.objectOf(dst));
+      }
+      const entries = new Map(this.core.state.entries);
+      entries.delete(b);
+      for (const [k, v] of this.core.state.entries) {
+        if (isWithin(k, a)) {
+          entries.delete(k);
+          entries.set(b + k.slice(a.length), v);
+        }
+      }
+      const now = Date.now();
+      touchParent(entries, a, now);
+      touchParent(entries, b, now);
+      await this.core.commit(entries, release);
+    });
+  }
+
+  /** Zero all keys held by the store; every later call fails with `closed`. */
+  async close(): Promise<void> {
+    if (this.core.closed) return;
+    await this.core.exclusive(async () => undefined).catch(() => undefined);
+    this.core.close();
+  }
+}
+
+export const createStore = (dir: string, keys: KeyProvider, opts?: CreateStoreOptions): Promise<SecureStore> =>
+  SecureStore.create(dir, keys, opts);
+export const openStore = (dir: string, keys: KeyProvider, opts?: OpenStoreOptions): Promise<SecureStore> =>
+  SecureStore.open(dir, keys, opts);

@@ -1,0 +1,2 @@
+export * from './root.js';
+export * from './daemons.js';
