@@ -48,11 +48,12 @@ export const GreeterHelloOk = helloOk(
     message: Str(1024),
     first_boot: Type.Boolean(),
     hostname: Str(255),
+    lock: Type.Optional(LockedSession),
   },
   'v1 fields plus first_boot and hostname.',
 );
 
-export const GREETER_EVENTS = ['state', 'lock', 'users_changed', 'rate_limit'] as const;
+export const GREETER_EVENTS = ['state', 'lock', 'unlock', 'users_changed', 'rate_limit'] as const;
 export const { Subscribe: GreeterSubscribe, SubscribeOk: GreeterSubscribeOk } = subscribe(GREETER_EVENTS);
 
 export const ListUsers = message('list_users', { id: RequestId }, V2('request', 'Human users to show on the greeter.'));
@@ -84,7 +85,7 @@ export const CreateFirstUser = message(
 );
 export const CreateFirstUserResult = message(
   'create_first_user_result',
-  { id: RequestId, uid: Uid, username: Username, recovery_key: Str(256), strength: Strength, continue_token: Str(128) },
+  { id: RequestId, uid: Uid, username: Username, recovery_key: Str(256), strength: Strength, continue_token: Str(128), continue_token_ttl_ms: Type.Integer({ minimum: 0 }) },
   V2('reply', 'The recovery key is shown once; continue_token starts the session without a second prompt.'),
 );
 export const StartFirstSession = message('start_first_session', { id: RequestId, continue_token: Str(128) }, V2('request', 'Log the new user in with the password given at creation.'));
@@ -100,13 +101,25 @@ export const RequestRebootV2 = message('request_reboot', { id: RequestId }, V2('
 export const ActionResultV2 = message('action_result', { id: RequestId, ok: Type.Boolean(), message: Str(1024) }, V2('reply', 'Outcome of a power request.'));
 export const ReportScreen = message(
   'report_screen',
-  { id: RequestId, screen: Type.Union([Type.Literal('oobe'), Type.Literal('greeter'), Type.Literal('lock'), Type.Literal('fatal')]), session_id: Type.Optional(Str(64)) },
+  {
+    id: RequestId,
+    screen: Type.Union([Type.Literal('oobe'), Type.Literal('greeter'), Type.Literal('lock'), Type.Literal('fatal')]),
+    session_id: Type.Optional(Str(64)),
+    step: Type.Optional(Str(64)),
+    locale: Type.Optional(Str(64)),
+    username: Type.Optional(Str(64)),
+    reason: Type.Optional(Str(64)),
+    user_count: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
+    high_contrast: Type.Optional(Type.Boolean()),
+    large_text: Type.Optional(Type.Boolean()),
+  },
   V2('request', 'The UI actually rendered this screen (markers are printed from this).'),
 );
 export const ReportActivity = message('report_activity', { id: RequestId }, V2('request', 'User input seen (idle-lock timer).'));
 
 export const StateEvent = event('state', { state: GreeterStateSchema, message: Str(1024) }, 'The greeterd state changed.');
 export const LockEvent = event('lock', { session: LockedSession }, 'Show the lock screen for this session.');
+export const UnlockEvent = event('unlock', { session_id: Str(64) }, 'A locked session was unlocked or ended: drop its lock screen.');
 export const UsersChangedEvent = event('users_changed', {}, 'The user list changed.');
 export const RateLimitEvent = event('rate_limit', { username: Str(256), retry_after_ms: Type.Integer({ minimum: 0 }) }, 'Logins for this user wait this long.');
 
@@ -117,5 +130,5 @@ export const GREETER_V2_MESSAGES = [
   GreeterHelloOk, GreeterSubscribe, GreeterSubscribeOk, ListUsers, ListUsersResult, GetAvatar, AvatarResult,
   SubmitLoginV2, SubmitPin, LoginResultV2, ChangeExpiredPassword, CreateFirstUser, CreateFirstUserResult,
   StartFirstSession, Unlock, SwitchUser, RequestShutdownV2, RequestRebootV2, ActionResultV2, ReportScreen,
-  ReportActivity, StateEvent, LockEvent, UsersChangedEvent, RateLimitEvent,
+  ReportActivity, StateEvent, LockEvent, UnlockEvent, UsersChangedEvent, RateLimitEvent,
 ];

@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, type KeyboardEvent } from 'react';
+import { createPortal } from 'react-dom';
 
 interface Props {
   title: string;
@@ -36,7 +37,8 @@ export function ConfirmDialog(p: Props) {
       items[next]?.focus();
     }
   };
-  return (
+  // Portal: ancestors with backdrop-filter would otherwise become the containing block.
+  return createPortal(
     <div className="dialog-backdrop">
       <div ref={dialogRef} className="dialog" role="alertdialog" aria-modal="true" aria-labelledby={titleId}
         aria-describedby={bodyId} data-testid="confirm-dialog" onKeyDown={onKeyDown}>
@@ -53,6 +55,7 @@ export function ConfirmDialog(p: Props) {
           </button>
         </div>
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }

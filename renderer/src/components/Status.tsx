@@ -30,7 +30,8 @@ export function Countdown({ until, onDone }: { until: number; onDone: () => void
   if (left <= 0) return null;
   return (
     <p className="countdown" role="timer" aria-live="off" data-testid="countdown" data-seconds={left}>
-      {t('status.rateLimited')} {t('status.tryAgainIn', { time: formatCountdown(left) })}
+      <span className="countdown-reason">{t('status.rateLimited')}</span>{' '}
+      <span className="countdown-time">{t('status.tryAgainIn', { time: formatCountdown(left) })}</span>
     </p>
   );
 }

@@ -218,8 +218,10 @@ export function Oobe({ onFallbackToGreeter }: Props) {
       body = 'oobe.recovery.body';
       content = (
         <>
-          <output className="recovery-key" data-testid="recovery-key" aria-label={t('oobe.recovery.title')}>
-            {recoveryKey.split('-').map((g, i) => <span key={i}>{g}</span>)}
+          <output className="recovery-key" data-testid="recovery-key">
+            {recoveryKey.split('-').map((g, i) => (
+              <span key={i}>{i > 0 && <span className="key-sep">-</span>}{g}</span>
+            ))}
           </output>
           <p className="warning-box"><WarningIcon /> <span>{t('oobe.recovery.warning')}</span></p>
         </>

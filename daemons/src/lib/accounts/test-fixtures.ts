@@ -136,7 +136,7 @@ const HASHES = ['$6$aaaa$${'a'.repeat(20)}', '$6$bbbb$${'b'.repeat(20)}', '$6$cc
 const cfg = { lockTimeoutMs: 60000, nowDays: () => 20000, skel: null, createHome: false };
 if (mode === 'add') {
   const n = Number(arg2);
-  for (let i = 0; i < n; i++) await acc.addUser(root, { username: arg1 + i, fullName: 'U ' + i, hash: HASHES[0] }, cfg);
+  for (let i = 0; i < n; i++) await acc.addUser(root, { username: arg1 + i, fullName: 'U ' + i, hash: HASHES[0] }, { ...cfg, createHome: true });
   process.stdout.write('done\\n');
 } else if (mode === 'hold') {
   await acc.withAccountLock(root, acc.ACCOUNT_FILES, async () => {

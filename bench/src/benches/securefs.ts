@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sodium from 'libsodium-wrappers-sumo';
+import { createStore, openStore, umkKeyProvider, MemoryCheckpointHolder } from '@redbear/daemons/dist/lib/securefs/index.js';
+import type { Bench, BenchRow } from '../types.js';
+import { summarize, timeMs } from '../stats.js';
+
+const MiB = 1 << 20;
+const CHUNK = 65536;
+
+/** `openssl speed -evp chacha20-poly1305 -bytes 65536` → bytes/s (the raw single-core ceiling). */
+async function opensslSpeed(seconds: number): Promise<number | null> {
+  try {
+    const { stdout } = await promisify(execFile)('openssl', ['speed', '-evp', 'chacha20-poly1305', '-bytes', '65536', '-seconds', String(seconds)], {
+      timeout: (seconds + 10) * 1000,
+    });
+    const m = /chacha20-poly1305\s+([\d.]+)k\s*$/im.exec(stdout);
+    return m ? Number(m[1]) * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where to put stores: tmpfs when available, so the figures measure the library, not the disk. */
+async function scratch(ctxTmp: string): Promise<{ dir: string; fs: string }> {
+  if (await stat('/dev/shm').catch(() => null)) return { dir: await mkdtemp('/dev/shm/sfs-bench-'), fs: '/dev/shm (tmpfs)' };
+  return { dir: await mkdtemp(path.join(ctxTmp, 'sfs-')), fs: ctxTmp };
+}
+
+function keys(): ReturnType<typeof umkKeyProvider> {
+  return umkKeyProvider(randomBytes(32), randomBytes(16), { checkpoints: new MemoryCheckpointHolder() });
+}
+
+/**
+ * SecureFS: sequential write/read of a large file on tmpfs against `openssl speed` and against a
+ * pure libsodium-wrappers XChaCha20-Poly1305 loop; random 4 KiB reads (chunks decrypted); open
+ * time with a small vs a large file.
+ */
+export const bench: Bench = {
+  name: 'securefs',
+  async run(ctx) {
+    const rows: BenchRow[] = [];
+    const size = ctx.quick ? 16 * MiB : 256 * MiB;
+    const bigSize = ctx.quick ? 32 * MiB : 1024 * MiB;
+    const { dir, fs } = await scratch(ctx.tmpDir);
+    ctx.log(`securefs: stores on ${fs}; file ${size / MiB} MiB`);
+    try {
+      const openssl = await opensslSpeed(ctx.quick ? 1 : 3);
+      const data = randomBytes(size);
+      const k = keys();
+      const store = await createStore(path.join(dir, 'seq'), k);
+      await store.writeFile('/warm', data.subarray(0, 8 * MiB)); // JIT + page cache warm-up
+      await store.readFile('/warm');
+      await store.unlink('/warm');
+      const wMs = await timeMs(() => store.writeFile('/big', data));
+      let back: Buffer = Buffer.alloc(0);
+      const rMs = await timeMs(async () => (back = await store.readFile('/big')));
+      if (!back.equals(data)) throw new Error('securefs bench: read-back mismatch');
+      back = Buffer.alloc(0);
+      const wBps = size / (wMs / 1000);
+      const rBps = size / (rMs / 1000);
+      const note = `${size / MiB} MiB on ${fs}, incl. file I/O, fsync, index commit`;
+      rows.push({ bench: 'securefs', metric: 'sequential write vs openssl speed', ours: wBps / 1e6, unit: 'MB/s', ...(openssl ? { reference: openssl / 1e6 } : {}), referenceName: 'openssl speed -evp chacha20-poly1305 (64 KiB, 1 core)', higherIsBetter: true, goal: 'ratio ≥ 0.6', note });
+      rows.push({ bench: 'securefs', metric: 'sequential read vs openssl speed', ours: rBps / 1e6, unit: 'MB/s', ...(openssl ? { reference: openssl / 1e6 } : {}), referenceName: 'openssl speed -evp chacha20-poly1305 (64 KiB, 1 core)', higherIsBetter: true, goal: 'ratio ≥ 0.6', note });
+
+      // Pure libsodium-wrappers (WASM) XChaCha20-Poly1305 over the same bytes, 64 KiB chunks, in memory.
+      await sodium.ready;
+      const key = randomBytes(32);
+      const nonce = randomBytes(24);
+      const aad = Buffer.alloc(41);
+      const sealed: Uint8Array[] = [];
+      const seMs = await timeMs(() => {
+        for (let off = 0; off < size; off += CHUNK) sealed.push(sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(data.subarray(off, off + CHUNK), aad, null, nonce, key));
+      });
+      const sdMs = await timeMs(() => {
+        for (const c of sealed) sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, c, aad, nonce, key);
+      });
+      sealed.length = 0;
+      rows.push({ bench: 'securefs', metric: 'sequential write vs libsodium-wrappers', ours: wBps / 1e6, unit: 'MB/s', reference: size / (seMs / 1000) / 1e6, referenceName: 'libsodium-wrappers-sumo xchacha20poly1305 encrypt (in memory, no I/O)', higherIsBetter: true, goal: 'ratio ≥ 3' });
+      rows.push({ bench: 'securefs', metric: 'sequential read vs libsodium-wrappers', ours: rBps / 1e6, unit: 'MB/s', reference: size / (sdMs / 1000) / 1e6, referenceName: 'libsodium-wrappers-sumo xchacha20poly1305 decrypt (in memory, no I/O)', higherIsBetter: true, goal: 'ratio ≥ 3' });
+
+      // Random 4 KiB reads (unaligned): chunks decrypted per read.
+      const n = ctx.quick ? 50 : 500;
+      let maxChunks = 0;
+      const lat: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const off = randomBytes(4).readUInt32BE(0) % (size - 4096);
+        const before = store.stats.chunksDecrypted;
+        lat.push(await timeMs(() => store.read('/big', off, 4096)));
+        maxChunks = Math.max(maxChunks, store.stats.chunksDecrypted - before);
+      }
+      const s = summarize(lat);
+      rows.push({ bench: 'securefs', metric: 'random 4 KiB read: max chunks decrypted', ours: maxChunks, unit: 'chunks', goal: '≤ 2', note: `${n} unaligned reads in a ${size / MiB} MiB file; p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms` });
+      await store.close();
+
+      // Open time: a store holding a 1 MiB file vs one holding a large file.
+      const small = path.join(dir, 'small');
+      const large = path.join(dir, 'large');
+      const ks = keys();
+      const kl = keys();
+      const s1 = await createStore(small, ks);
+      await s1.writeFile('/f', data.subarray(0, MiB));
+      await s1.close();
+      const s2 = await createStore(large, kl);
+      const ws = s2.createWriteStream('/f');
+      for (let off = 0; off < bigSize; off += size) {
+        if (!ws.write(data.subarray(0, Math.min(size, bigSize - off)))) await new Promise((r) => ws.once('drain', r));
+      }
+      await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
+      await s2.close();
+      const tSmall: number[] = [];
+      const tLarge: number[] = [];
+      for (let i = 0; i < (ctx.quick ? 10 : 40); i++) {
+        tSmall.push(await timeMs(async () => (await openStore(small, ks)).close()));
+        tLarge.push(await timeMs(async () => (await openStore(large, kl)).close()));
+      }
+      const ps = summarize(tSmall).p50;
+      const pl = summarize(tLarge).p50;
+      rows.push({ bench: 'securefs', metric: `open store: ${bigSize / MiB} MiB file vs 1 MiB file`, ours: pl, unit: 'ms', reference: ps, referenceName: 'open with a 1 MiB file', higherIsBetter: false, goal: 'ratio ≤ 1.05', note: 'median of opens (conf + index auth + checkpoint + GC scan); no content is read on open' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return rows;
+  },
+};

@@ -1,0 +1,45 @@
+import type { BrowserWindowConstructorOptions } from 'electron';
+
+/** Hardened options for every kiosk window; linted by window-options.test.ts. */
+export function kioskWindowOptions(preload: string, bounds: { x: number; y: number; width: number; height: number }, production: boolean): BrowserWindowConstructorOptions {
+  return {
+    ...bounds,
+    show: false,
+    frame: false,
+    fullscreen: true,
+    kiosk: production,
+    backgroundColor: '#000000',
+    autoHideMenuBar: true,
+    closable: !production,
+    minimizable: false,
+    maximizable: false,
+    skipTaskbar: true,
+    webPreferences: {
+      preload,
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+      devTools: !production,
+      safeDialogs: true,
+      disableDialogs: true,
+      enableWebSQL: false,
+    },
+  };
+}
+
+/** Key chords that would close, reload or inspect the kiosk; blocked in production. */
+export function isBlockedChord(input: { key: string; control: boolean; alt: boolean; shift: boolean; meta: boolean }): boolean {
+  const k = input.key.toLowerCase();
+  if (input.alt && k === 'f4') return true;
+  if ((input.control || input.meta) && ['w', 'q', 'r', 'n', 't', 'p', 's', 'o', 'u', 'j'].includes(k)) return true;
+  if ((input.control || input.meta) && input.shift && ['i', 'c', 'j'].includes(k)) return true;
+  return ['f5', 'f11', 'f12'].includes(k);
+}
