@@ -33,12 +33,15 @@ const problems = [];
 async function open(query, { width = 1280, height = 800, scale = 1 } = {}) {
   const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: scale, locale: 'en-US' });
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${query}: ${m.text()}`); });
+  await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP: ${e.violatedDirective} ${e.blockedURI}`)));
   page.on('pageerror', (e) => problems.push(`${query}: ${e.message}`));
   await page.goto(`${base}?fake=1&latency=150${query}`);
   return page;
 }
 const shot = async (page, name) => {
   await page.waitForTimeout(250);
+  const styled = await page.evaluate(() => [...document.querySelectorAll('[style]')].filter((e) => (e.getAttribute('style') ?? '').trim() !== '').map((e) => (e.getAttribute('data-testid') ?? e.tagName) + '{' + e.getAttribute('style') + '}').join(' | '));
+  if (styled) problems.push(`${name}: inline style= (blocked by CSP): ${styled} (blocked by style-src 'self')`);
   await page.screenshot({ path: join(out, `${name}.png`) });
   console.log(`${name}.png`);
 };

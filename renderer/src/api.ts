@@ -20,7 +20,7 @@ export function fakeAllowed(search: string): boolean {
 
 export async function resolveApi(): Promise<GreeterApi | null> {
   if (window.greeter) return window.greeter;
-  if (fakeAllowed(location.search)) {
+  if (__REDBEAR_ALLOW_FAKE__ && fakeAllowed(location.search)) {
     const { createFakeApi } = await import('./dev/fake-api');
     return createFakeApi();
   }

@@ -1,7 +1,7 @@
 import type { BrowserWindowConstructorOptions } from 'electron';
 
-/** Hardened options for every kiosk window; linted by window-options.test.ts. */
-export function kioskWindowOptions(preload: string, bounds: { x: number; y: number; width: number; height: number }, production: boolean): BrowserWindowConstructorOptions {
+/** Window-level options of every kiosk window (webPreferences stay inline in main.ts, where electronegativity checks them). */
+export function kioskWindowOptions(bounds: { x: number; y: number; width: number; height: number }, production: boolean): Omit<BrowserWindowConstructorOptions, 'webPreferences'> {
   return {
     ...bounds,
     show: false,
@@ -14,24 +14,6 @@ export function kioskWindowOptions(preload: string, bounds: { x: number; y: numb
     minimizable: false,
     maximizable: false,
     skipTaskbar: true,
-    webPreferences: {
-      preload,
-      sandbox: true,
-      contextIsolation: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      nodeIntegrationInSubFrames: false,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      experimentalFeatures: false,
-      webviewTag: false,
-      navigateOnDragDrop: false,
-      spellcheck: false,
-      devTools: !production,
-      safeDialogs: true,
-      disableDialogs: true,
-      enableWebSQL: false,
-    },
   };
 }
 

@@ -1,6 +1,7 @@
 // Sandboxed preload (CommonJS, as sandboxed preloads must be): a few named async verbs,
 // never ipcRenderer itself.
-import { contextBridge, ipcRenderer } from 'electron';
+import electron = require('electron');
+const { contextBridge, ipcRenderer } = electron;
 
 const CALL = 'greeter:call';
 const EVENT = 'greeter:event';

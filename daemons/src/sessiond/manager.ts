@@ -1,0 +1,513 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ProtocolError } from '@redbear/protocol';
+import type { Logger, Root } from '../runtime/index.js';
+import { isSecureFsError } from '../lib/securefs/index.js';
+import type { SessiondConfig } from './config.js';
+import { closeHome, openHome, type OpenHome } from './home.js';
+import { launchSession, type LeaderExit } from './launcher.js';
+import type { AuthdPort, KeystorePort } from './ports.js';
+import { isAlive, signalLeader } from './proc.js';
+import { Seat, toRecord, transition, type SessionData } from './session.js';
+import { loadState, saveState } from './state-file.js';
+import { switchVt } from './vt.js';
+
+export type EndReason = 'exited' | 'crashed' | 'logout' | 'failed' | 'lost';
+
+export interface ManagerDeps {
+  root: Root;
+  config: SessiondConfig;
+  log: Logger;
+  authd: AuthdPort;
+  keystore: KeystorePort;
+  /** Push an event to subscribers (ProtocolServer.broadcast on both sockets). */
+  emit(event: string, payload: Record<string, unknown>): void;
+  now?: () => number;
+}
+
+/** Written by the validation session into XDG_RUNTIME_DIR; checked before the success marker is written. */
+export const VALIDATION_PROOF = 'redbear-validation.json';
+
+function toWireError(e: unknown): Error {
+  if (e instanceof ProtocolError) return e;
+  if (isSecureFsError(e)) {
+    const code = e.code === 'integrity' || e.code === 'rollback' ? 'integrity' : e.code === 'locked' ? 'keystore_locked' : 'internal';
+    return new ProtocolError(code, `home: ${e.message}`.slice(0, 1000));
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * Sessions of one seat: login orchestration with unwinding, leader watching, lock/unlock,
+ * fast user switching, idle lock, restart adoption. Every mutation runs through one queue,
+ * so concurrent requests apply one after another against a consistent seat.
+ */
+export class SessionManager {
+  readonly seat: Seat;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly homes = new Map<string, OpenHome>();
+  private readonly pollers = new Map<string, NodeJS.Timeout>();
+  private readonly idle = new Map<string, NodeJS.Timeout>();
+  private readonly ended = new Map<string, Array<(code: number | null) => void>>();
+  private readonly logoutRequested = new Set<string>();
+  private closing = false;
+  private readonly now: () => number;
+
+  constructor(private readonly d: ManagerDeps) {
+    this.seat = new Seat(d.config.seat);
+    this.now = d.now ?? (() => Date.now());
+  }
+
+  private get cfg(): SessiondConfig {
+    return this.d.config;
+  }
+
+  /** Run fn after every earlier mutation finished. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private stateDir(): string {
+    return this.d.root.path(this.cfg.state_dir);
+  }
+
+  private persist(): Promise<void> {
+    return saveState(this.stateDir(), this.seat.all().filter((s) => s.state !== 'closed'));
+  }
+
+  private runtimeDir(uid: number): string {
+    return this.d.root.path(`/run/user/${uid}`);
+  }
+
+  private homeDir(uid: number): string {
+    return this.d.root.path(`${this.cfg.home.base}/${uid}`);
+  }
+
+  private homeUri(uid: number): string {
+    return `${this.cfg.home.uri_prefix}/${uid}/`;
+  }
+
+  private emitSession(s: SessionData): void {
+    this.d.emit('session', { session: toRecord(s) });
+  }
+
+  private emitHome(s: SessionData): void {
+    this.d.emit('home', { uid: s.uid, uri: s.home_uri, mount: s.home_mount, persistent: s.home_persistent, open: s.home_open });
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  list(): SessionData[] {
+    return this.seat.open();
+  }
+
+  get(sid: string): SessionData {
+    return this.seat.require(sid);
+  }
+
+  current(): SessionData | undefined {
+    return this.seat.active();
+  }
+
+  // ---------------------------------------------------------------- start / stop
+
+  /** Re-adopt live sessions from the state file (locked ones stay locked) and clean up dead ones. */
+  async start(): Promise<void> {
+    const { sessions, problem } = await loadState(this.stateDir());
+    if (problem) this.d.log.warn('session state', { problem });
+    for (const s of sessions) {
+      const alive = s.leader_pid !== null && isAlive(s.leader_pid, s.leader_start);
+      const adoptable = alive && (s.state === 'active' || s.state === 'locked');
+      let fits = adoptable;
+      if (adoptable) {
+        try {
+          if (s.state === 'active' && this.seat.active()) s.state = 'locked';
+          this.seat.add(s);
+        } catch {
+          fits = false;
+        }
+      }
+      if (!fits) {
+        this.d.log.info('cleaning up a session left behind', { sid: s.sid, uid: s.uid, state: s.state, leader_alive: alive });
+        if (alive && s.leader_pid !== null) signalLeader(s.leader_pid, 'SIGKILL');
+        await this.releaseResources(s, true);
+        continue;
+      }
+      this.d.log.info('re-adopting a session', { sid: s.sid, uid: s.uid, state: s.state });
+      s.home_open = false;
+      if (s.state === 'locked') {
+        await this.lockKeystore(s);
+      } else {
+        try {
+          await this.openUserHome(s);
+        } catch (e) {
+          this.d.log.warn('cannot reopen the home of a re-adopted session: locking it', { sid: s.sid, error: (e as Error).message });
+          transition(s, 'lock', this.now());
+          await this.lockKeystore(s);
+        }
+        if (s.state === 'active') this.armIdle(s);
+      }
+      this.pollLeader(s);
+    }
+    this.seat.check();
+    await this.persist();
+  }
+
+  /** Stop timers and close homes; sessions keep running and are re-adopted by the next start. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.serial(async () => {
+      for (const t of [...this.pollers.values(), ...this.idle.values()]) clearTimeout(t);
+      this.pollers.clear();
+      this.idle.clear();
+      for (const [sid, h] of this.homes) {
+        await closeHome(h);
+        this.homes.delete(sid);
+      }
+      this.d.keystore.close();
+    });
+  }
+
+  // ---------------------------------------------------------------- login
+
+  async login(approval: string, vt: number): Promise<SessionData> {
+    return this.serial(async () => {
+      if (this.closing) throw new ProtocolError('unavailable', 'sessiond is stopping');
+      const acct = await this.d.authd.consume(approval, vt, 'login');
+      if (this.seat.ofUser(acct.uid)) throw new ProtocolError('exists', `${acct.username} already has a session: unlock or activate it`);
+      if (this.seat.onVt(vt)) throw new ProtocolError('conflict', `VT ${vt} is in use by another session`);
+      if (!acct.keystore_grant && this.cfg.keystore.require) throw new ProtocolError('keystore_locked', 'no keystore grant came with the approval');
+      const prev = this.seat.active();
+      if (prev) await this.doLock(prev, 'switch');
+      const t = this.now();
+      const s: SessionData = {
+        sid: randomBytes(9).toString('base64url'),
+        uid: acct.uid,
+        gid: acct.gid,
+        username: acct.username,
+        vt,
+        seat: this.seat.name,
+        state: 'opening',
+        leader_pid: null,
+        leader_start: null,
+        home_uri: this.homeUri(acct.uid),
+        home_mount: null,
+        home_persistent: false,
+        home_open: false,
+        created_at_ms: t,
+        updated_at_ms: t,
+        locked_at_ms: null,
+        keystore_token: null,
+        store_id: null,
+        validation: false,
+      };
+      this.seat.add(s);
+      this.seat.check();
+      let leaderPid: number | null = null;
+      try {
+        await this.persist();
+        this.emitSession(s);
+        if (acct.keystore_grant) {
+          const ks = await this.d.keystore.openSession(acct.keystore_grant, s.sid);
+          s.keystore_token = ks.token;
+          s.store_id = ks.storeId;
+          await this.persist();
+          await this.openUserHome(s);
+        }
+        s.validation = existsSync(this.d.root.path(this.cfg.validation.request));
+        const leader = await launchSession(
+          this.cfg.session.launcher,
+          this.d.root.dir,
+          {
+            sid: s.sid,
+            uid: s.uid,
+            gid: s.gid,
+            username: s.username,
+            home: this.d.root.path(acct.home),
+            shell: acct.shell,
+            vt,
+            seat: this.seat.name,
+            group_file: this.d.root.path('/etc/group'),
+            runtime_dir: this.runtimeDir(s.uid),
+            log_file: path.join(this.d.root.path(this.cfg.session.log_dir), `${s.username}-${s.sid}.log`),
+            command: this.cfg.session.command,
+            dbus_run_session: this.cfg.session.dbus_run_session ? this.cfg.session.dbus_run_session : null,
+            validation: s.validation,
+            validation_timeout_ms: this.cfg.validation.timeout_ms,
+          },
+          this.cfg.session.start_timeout_ms,
+        );
+        leaderPid = leader.pid;
+        s.leader_pid = leader.pid;
+        s.leader_start = leader.start;
+        transition(s, 'started', this.now());
+        this.seat.check();
+        await this.persist();
+        void leader.exited.then((x) => this.serial(() => this.onLeaderExit(s.sid, x, false)));
+      } catch (e) {
+        this.d.log.warn('login failed: unwinding', { sid: s.sid, uid: s.uid, error: (e as Error).message });
+        if (leaderPid !== null) signalLeader(leaderPid, 'SIGKILL');
+        transition(s, 'fail', this.now());
+        await this.teardown(s, { code: null, signal: null }, 'failed');
+        throw toWireError(e);
+      }
+      this.d.log.info('session started', { sid: s.sid, uid: s.uid, vt, leader: s.leader_pid, validation: s.validation });
+      this.emitSession(s);
+      this.armIdle(s);
+      await switchVt(this.cfg.vt.switch_command, vt, this.d.log);
+      return s;
+    });
+  }
+
+  // ---------------------------------------------------------------- home and keystore
+
+  private async openUserHome(s: SessionData): Promise<void> {
+    if (!s.keystore_token || !s.store_id) return;
+    const keys = this.d.keystore.keyProvider(s.keystore_token, s.store_id);
+    const home = await openHome(this.homeDir(s.uid), keys);
+    this.homes.set(s.sid, home);
+    s.home_open = true;
+    s.home_mount = home.mount;
+    s.home_persistent = home.persistent;
+    this.emitHome(s);
+  }
+
+  private async closeUserHome(s: SessionData): Promise<void> {
+    const h = this.homes.get(s.sid);
+    this.homes.delete(s.sid);
+    await closeHome(h);
+    if (s.home_open) {
+      s.home_open = false;
+      this.emitHome(s);
+    }
+  }
+
+  /** Lock policy: the session's keystore session is locked; if that fails the whole user domain is. */
+  private async lockKeystore(s: SessionData): Promise<void> {
+    if (s.keystore_token) {
+      try {
+        await this.d.keystore.lockSession(s.keystore_token);
+        return;
+      } catch (e) {
+        this.d.log.warn('keystore lock_session failed: locking the user domain', { sid: s.sid, error: (e as Error).message });
+      }
+      await this.d.keystore.lockUser(s.uid).catch((e: Error) => this.d.log.error('keystore lock_user failed', { uid: s.uid, error: e.message }));
+    }
+  }
+
+  /** Everything a session holds besides its record: home, keystore session, runtime dir. */
+  private async releaseResources(s: SessionData, userGone: boolean): Promise<void> {
+    await this.closeUserHome(s);
+    if (s.keystore_token) {
+      await this.d.keystore.closeSession(s.keystore_token).catch((e: Error) => this.d.log.warn('keystore close_session failed', { sid: s.sid, error: e.message }));
+      await this.d.keystore.lockUser(s.uid).catch((e: Error) => this.d.log.warn('keystore lock_user failed', { uid: s.uid, error: e.message }));
+      s.keystore_token = null;
+    }
+    if (userGone) await fs.rm(this.runtimeDir(s.uid), { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- end of a session
+
+  private pollLeader(s: SessionData): void {
+    const pid = s.leader_pid;
+    if (pid === null) return;
+    const tick = () => {
+      if (isAlive(pid, s.leader_start)) {
+        this.pollers.set(s.sid, setTimeout(tick, this.cfg.session.leader_poll_ms).unref());
+        return;
+      }
+      this.pollers.delete(s.sid);
+      void this.serial(() => this.onLeaderExit(s.sid, { code: null, signal: null }, true));
+    };
+    this.pollers.set(s.sid, setTimeout(tick, this.cfg.session.leader_poll_ms).unref());
+  }
+
+  private async onLeaderExit(sid: string, exit: LeaderExit, lost: boolean): Promise<void> {
+    const s = this.seat.get(sid);
+    if (!s || s.state === 'closed' || s.state === 'opening') return;
+    const reason: EndReason = this.logoutRequested.has(sid) ? 'logout' : lost ? 'lost' : exit.code === 0 ? 'exited' : 'crashed';
+    if (s.state !== 'closing') transition(s, 'end', this.now());
+    await this.persist();
+    this.emitSession(s);
+    await this.teardown(s, exit, reason);
+  }
+
+  /** closing → closed: release everything, drop the record, tell subscribers. */
+  private async teardown(s: SessionData, exit: LeaderExit, reason: EndReason): Promise<void> {
+    const t = this.idle.get(s.sid);
+    if (t) clearTimeout(t);
+    this.idle.delete(s.sid);
+    const p = this.pollers.get(s.sid);
+    if (p) clearTimeout(p);
+    this.pollers.delete(s.sid);
+    if (s.validation && reason !== 'failed') await this.validationMarker(s, exit);
+    const others = this.seat.open().some((o) => o.uid === s.uid && o.sid !== s.sid);
+    await this.releaseResources(s, !others);
+    transition(s, 'finish', this.now());
+    this.seat.remove(s.sid);
+    this.logoutRequested.delete(s.sid);
+    await this.persist();
+    this.emitSession(s);
+    if (reason !== 'failed') {
+      this.d.emit('session_ended', { sid: s.sid, uid: s.uid, username: s.username, vt: s.vt, exit_code: exit.code, reason });
+      this.d.log.info('session ended', { sid: s.sid, uid: s.uid, reason, exit_code: exit.code, signal: exit.signal });
+      if (!this.seat.active() && !this.closing) void switchVt(this.cfg.vt.switch_command, this.cfg.vt.greeter_vt, this.d.log);
+    }
+    for (const w of this.ended.get(s.sid) ?? []) w(exit.code);
+    this.ended.delete(s.sid);
+  }
+
+  /** The validation-only session proved itself (proof file + exit 0): write the success marker. */
+  private async validationMarker(s: SessionData, exit: LeaderExit): Promise<void> {
+    const marker = this.d.root.path(this.cfg.validation.success);
+    try {
+      const proof = JSON.parse(await fs.readFile(path.join(this.runtimeDir(s.uid), VALIDATION_PROOF), 'utf8')) as { uid?: unknown; sid?: unknown };
+      if (exit.code !== 0 || proof.uid !== s.uid || proof.sid !== s.sid) throw new Error(`exit ${exit.code}, proof for ${String(proof.sid)}`);
+      await fs.writeFile(marker, JSON.stringify({ ok: true, sid: s.sid, uid: s.uid, username: s.username, at_ms: this.now() }) + '\n', { mode: 0o644 });
+      this.d.log.info('validation session succeeded', { sid: s.sid, marker });
+    } catch (e) {
+      this.d.log.warn('validation session failed', { sid: s.sid, error: (e as Error).message });
+    }
+  }
+
+  // ---------------------------------------------------------------- lock / unlock
+
+  private async doLock(s: SessionData, why: string): Promise<void> {
+    transition(s, 'lock', this.now());
+    this.seat.check();
+    await this.persist();
+    const t = this.idle.get(s.sid);
+    if (t) clearTimeout(t);
+    this.idle.delete(s.sid);
+    if (this.cfg.lock.policy === 'lock_domain') {
+      await this.closeUserHome(s);
+      await this.lockKeystore(s);
+      await this.persist();
+    }
+    this.d.log.info('session locked', { sid: s.sid, uid: s.uid, why });
+    this.emitSession(s);
+    this.d.emit('lock', { session: toRecord(s) });
+  }
+
+  lock(sid: string): Promise<SessionData> {
+    return this.serial(async () => {
+      const s = this.seat.require(sid);
+      await this.doLock(s, 'request');
+      return s;
+    });
+  }
+
+  lockAll(why = 'request'): Promise<SessionData[]> {
+    return this.serial(async () => {
+      const out: SessionData[] = [];
+      for (const s of this.seat.open()) {
+        if (s.state !== 'active') continue;
+        await this.doLock(s, why);
+        out.push(s);
+      }
+      return out;
+    });
+  }
+
+  /** Unlock (activate=false: only when no other session is active) or switch back to (activate=true) a locked session. */
+  unlock(sid: string, approval: string, activate: boolean): Promise<SessionData> {
+    return this.serial(async () => {
+      const s = this.seat.require(sid);
+      if (activate && s.state === 'active') return s;
+      if (s.state !== 'locked') throw new ProtocolError('invalid_state', `session is ${s.state}, not locked`);
+      const other = this.seat.active();
+      if (other && !activate) throw new ProtocolError('invalid_state', 'another session is active: use activate');
+      const acct = await this.d.authd.consume(approval, s.vt, 'unlock');
+      if (acct.uid !== s.uid) throw new ProtocolError('approval_invalid', "the approval is not for this session's user");
+      if (acct.session_id !== null && acct.session_id !== s.sid) throw new ProtocolError('approval_invalid', 'the approval is for another session');
+      if (other) await this.doLock(other, 'switch');
+      if (!s.home_open) {
+        if (acct.keystore_grant) {
+          const old = s.keystore_token;
+          const ks = await this.d.keystore.openSession(acct.keystore_grant, s.sid);
+          s.keystore_token = ks.token;
+          s.store_id = ks.storeId;
+          await this.persist();
+          if (old && old !== ks.token) await this.d.keystore.closeSession(old).catch(() => undefined);
+          try {
+            await this.openUserHome(s);
+          } catch (e) {
+            await this.lockKeystore(s);
+            throw toWireError(e);
+          }
+        } else if (s.keystore_token || this.cfg.keystore.require) {
+          throw new ProtocolError('keystore_locked', 'the approval carried no keystore grant: the home cannot be reopened');
+        }
+      }
+      transition(s, 'unlock', this.now());
+      this.seat.check();
+      await this.persist();
+      this.d.log.info('session unlocked', { sid: s.sid, uid: s.uid, activate });
+      this.emitSession(s);
+      this.armIdle(s);
+      await switchVt(this.cfg.vt.switch_command, s.vt, this.d.log);
+      return s;
+    });
+  }
+
+  // ---------------------------------------------------------------- logout
+
+  async logout(sid: string): Promise<number | null> {
+    const done = await this.serial(async () => {
+      const s = this.seat.require(sid);
+      if (s.state === 'opening') throw new ProtocolError('invalid_state', 'session is still opening');
+      const p = new Promise<number | null>((resolve) => {
+        const list = this.ended.get(sid) ?? [];
+        list.push(resolve);
+        this.ended.set(sid, list);
+      });
+      this.logoutRequested.add(sid);
+      if (s.leader_pid === null || !isAlive(s.leader_pid, s.leader_start)) {
+        if (s.state !== 'closing') transition(s, 'end', this.now());
+        await this.teardown(s, { code: null, signal: null }, 'logout');
+      } else {
+        signalLeader(s.leader_pid, 'SIGTERM');
+      }
+      return { p, pid: s.leader_pid, start: s.leader_start };
+    });
+    const grace = this.cfg.session.logout_grace_ms;
+    const kill = setTimeout(() => {
+      if (done.pid !== null && isAlive(done.pid, done.start)) signalLeader(done.pid, 'SIGKILL');
+    }, grace);
+    try {
+      return await done.p;
+    } finally {
+      clearTimeout(kill);
+    }
+  }
+
+  // ---------------------------------------------------------------- idle and sleep
+
+  private armIdle(s: SessionData): void {
+    const old = this.idle.get(s.sid);
+    if (old) clearTimeout(old);
+    this.idle.delete(s.sid);
+    const secs = this.cfg.lock.idle_timeout_s;
+    if (secs <= 0 || s.state !== 'active') return;
+    const timer = setTimeout(() => {
+      this.idle.delete(s.sid);
+      void this.serial(async () => {
+        if (this.seat.get(s.sid)?.state === 'active') await this.doLock(s, 'idle');
+      }).catch((e: Error) => this.d.log.error('idle lock failed', { sid: s.sid, error: e.message }));
+    }, secs * 1000);
+    timer.unref();
+    this.idle.set(s.sid, timer);
+  }
+
+  reportActivity(sid: string | undefined): void {
+    const s = sid === undefined ? this.seat.active() : this.seat.require(sid);
+    if (s && s.state === 'active') this.armIdle(s);
+  }
+
+  prepareSleep(): Promise<SessionData[]> {
+    return this.lockAll('sleep');
+  }
+}

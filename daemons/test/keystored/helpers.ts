@@ -1,0 +1,75 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeRoot, startDaemon, type TestRoot } from '../../../test/harness/index.js';
+import { KeystoreClient } from '../../src/lib/keystore-client/index.js';
+
+/** Fast KDFs for tests (production defaults are m = 64 MiB, t = 3). */
+export const FAST_CONFIG = `
+[password_kdf]
+memory_kib = 8192
+time_cost = 1
+parallelism = 1
+
+[pin_kdf]
+memory_kib = 8192
+time_cost = 1
+parallelism = 1
+`;
+
+export type Keystored = Awaited<ReturnType<typeof startDaemon>>;
+
+export interface Env {
+  root: TestRoot;
+  daemon: Keystored;
+  client: KeystoreClient;
+  config: string;
+  restart(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function startEnv(extraConfig = ''): Promise<Env> {
+  const root = await makeRoot();
+  const config = FAST_CONFIG + extraConfig;
+  const env: Env = {
+    root,
+    config,
+    daemon: await startDaemon('keystored', { root: root.dir, config }),
+    client: null as unknown as KeystoreClient,
+    async restart() {
+      env.client.close();
+      await env.daemon.stop();
+      env.daemon = await startDaemon('keystored', { root: root.dir, config });
+      env.client = new KeystoreClient({ socketPath: env.daemon.socket });
+    },
+    async cleanup() {
+      env.client.close();
+      await env.daemon.stop();
+      root.cleanup();
+    },
+  };
+  env.client = new KeystoreClient({ socketPath: env.daemon.socket });
+  return env;
+}
+
+export function recordFile(env: Env, uid: number): string {
+  return path.join(env.root.dir, 'var/lib/redbear/keystore/users', `${uid}.json`);
+}
+
+export function editRecord(env: Env, uid: number, fn: (rec: Record<string, unknown> & { protectors: Array<Record<string, unknown>> }) => void): void {
+  const f = recordFile(env, uid);
+  const rec = JSON.parse(readFileSync(f, 'utf8'));
+  fn(rec);
+  writeFileSync(f, JSON.stringify(rec));
+}
+
+export const pw = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+/** Expect a promise to reject with a ProtocolError of this code. */
+export async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code?: string }).code ?? `non-protocol: ${(e as Error).message}`;
+  }
+  return 'resolved';
+}
