@@ -110,7 +110,7 @@ export class Throttle {
       const r = v as Record<string, unknown>;
       const num = (k: string) => (typeof r[k] === 'number' && Number.isFinite(r[k]) && (r[k] as number) >= 0 ? (r[k] as number) : 0);
       const u: UserTally = { failures: Math.floor(num('failures')), lockouts: Math.floor(num('lockouts')), locked_until: num('locked_until'), last_failure: num('last_failure') };
-      if (!this.stale(u, t)) this.users.set(name, u);
+      if (u.last_failure > 0 && (u.failures > 0 || u.lockouts > 0) && !this.stale(u, t)) this.users.set(name, u);
     }
     this.evict();
   }

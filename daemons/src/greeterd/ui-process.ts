@@ -68,18 +68,15 @@ export class UiProcess {
     return this.gaveUp;
   }
 
-  /** Make sure a UI runs in this mode (a UI in another mode is replaced). */
-  async ensure(mode: UiMode): Promise<void> {
+  /**
+   * Make sure a UI runs; `mode` is what a newly started UI is told. A running UI is not
+   * restarted for a mode change: it follows greeterd's state events.
+   */
+  ensure(mode: UiMode): void {
     if (this.gaveUp) return;
-    if (this.child && this.mode !== mode) await this.stop();
     this.wanted = true;
     this.mode = mode;
     if (!this.child && !this.restartTimer) this.launch();
-  }
-
-  /** Change the mode without a restart (the running UI follows the state events). */
-  setMode(mode: UiMode): void {
-    this.mode = mode;
   }
 
   /** Stop the UI and keep it stopped: SIGTERM to its process group, SIGKILL after stopTimeoutMs. */

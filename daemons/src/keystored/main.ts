@@ -23,6 +23,9 @@ export async function startKeystored(ctx: DaemonContext<KeystoredConfig>): Promi
     // The socket is 0600; SO_PEERCRED double-checks (root, or the daemon's own uid in tests).
     authorize: (peer) => peer === null || peer.uid === 0 || peer.uid === myUid,
     maxConnections: config.max_connections,
+    // Per connection: sessiond asks for a key per file it opens, so this is generous.
+    rate: { perSecond: config.requests_per_second, burst: config.request_burst },
+    maxInFlight: config.max_in_flight,
     logger: log,
   });
   await server.listen();

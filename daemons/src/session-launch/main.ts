@@ -9,19 +9,18 @@ import { launch, LaunchError, parseSpec } from './launch.js';
  * 1 setup failed (runtime dir, privilege drop); 127 the command could not be started.
  */
 async function main(): Promise<number> {
-  let root = '/';
   try {
     const { values } = parseArgs({ options: { root: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
     if (values.help) {
       process.stdout.write('redbear-session-launch [--root DIR] < spec.json — started by redbear-sessiond as root; not for interactive use\n');
       return 0;
     }
-    root = values.root ?? '/';
+    // Every path in the spec is already mapped under --root by sessiond; the flag is accepted for symmetry.
+    void values.root;
   } catch (e) {
     process.stderr.write(`redbear-session-launch: ${(e as Error).message}\n`);
     return 64;
   }
-  void root; // every path in the spec is already mapped under the root by sessiond
   if (process.getuid?.() !== 0) {
     process.stderr.write('redbear-session-launch: must be started as root\n');
     return 1;
