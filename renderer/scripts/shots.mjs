@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Visual check: serves renderer/dist, drives the fake greeterd (?fake=1) with
 // the system Chromium and writes screenshots to $SHOTS_DIR (default /tmp/ui-shots).
-//   npm run build -w @redbear/renderer && node renderer/scripts/shots.mjs
+//   npm run shots -w @redbear/renderer   (builds with the fake, then shoots)
 import { createServer } from 'node:http';
 import { readFile, mkdir } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';

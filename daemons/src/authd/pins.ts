@@ -73,7 +73,8 @@ export class PinStore {
   }
 
   /**
-   * Check a PIN. Returns 'ok', 'wrong' or 'exhausted' (too many failures: password required).
+   * Check a PIN. Returns 'ok', 'wrong', 'none' (no PIN for this uid) or 'exhausted'
+   * (too many failures already: password required; nothing was checked).
    * The caller holds the per-user mutex, so failures cannot race past the limit.
    */
   async verify(username: string, uid: number, pin: Buffer): Promise<'ok' | 'wrong' | 'exhausted' | 'none'> {
@@ -90,7 +91,7 @@ export class PinStore {
     }
     r.failures++;
     await this.file.save();
-    return r.failures >= this.policy.max_failures ? 'exhausted' : 'wrong';
+    return 'wrong';
   }
 
   /** A successful password login re-enables the PIN. */

@@ -149,12 +149,17 @@ export class Orchestrator {
 
   /** The UI died more often than the policy allows: fatal_error and the text console. */
   onUiGiveUp(deaths: number): void {
-    const argv = this.d.config.commands.console_fallback;
     const windowS = Math.round(this.d.config.ui.restart_window_ms / 1000);
-    const notice = `redbear-greeterd: fatal_error: the greeter UI failed ${deaths} times within ${windowS} s; switching to the text console${argv.length ? ` (${argv.join(' ')})` : ''}`;
-    this.d.stdout(notice);
-    this.d.log.error('fatal: greeter UI gave up; text console activated', { deaths, console: [...argv] });
+    this.fatal(`the greeter UI failed ${deaths} times within ${windowS} s`);
+  }
+
+  /** fatal_error: say so on stdout and in the log, and bring up the text console (never a dead end). */
+  fatal(why: string): void {
+    const argv = this.d.config.commands.console_fallback;
+    this.d.stdout(`redbear-greeterd: fatal_error: ${why}; switching to the text console${argv.length ? ` (${argv.join(' ')})` : ''}`);
+    this.d.log.error('fatal_error: text console activated', { why, console: [...argv] });
     if (this.machine.can('fatal')) this.go('fatal', 'The greeter could not be started; use the text console');
+    void this.d.ui.stop();
     void runCommand(this.expand(argv), this.d.config.commands.timeout_ms, this.d.log, 'activate text console');
   }
 
@@ -196,11 +201,11 @@ export class Orchestrator {
       await this.showLock(lockedOne);
       return;
     }
-    await this.toScreens('starting');
+    await this.toScreens();
   }
 
   /** From starting/returning_to_greeter to greeter_ready or first_boot. */
-  private async toScreens(_from: GreeterState): Promise<void> {
+  private async toScreens(): Promise<void> {
     const firstBoot = await this.firstBoot();
     if (this.machine.state !== 'starting' && this.machine.state !== 'returning_to_greeter') return;
     if (firstBoot === null) this.go('ready', MSG.authUnavailable);
@@ -274,7 +279,7 @@ export class Orchestrator {
         this.maybeLoginMarker(s.sid);
         if (this.locked.delete(s.sid)) this.d.broadcast('unlock', { session_id: s.sid });
         // Unlocked or activated by someone else (nx-session): the UI goes away.
-        if ((this.machine.state === 'locked' && this.lockShown === s.sid) || (this.machine.state === 'greeter_ready' && this.activeSid === null && this.locked.size >= 0 && this.adoptable(s))) {
+        if ((this.machine.state === 'locked' && this.lockShown === s.sid) || this.machine.state === 'greeter_ready') {
           this.activeSid = s.sid;
           this.lockShown = null;
           this.go('adopt');
@@ -286,11 +291,6 @@ export class Orchestrator {
       return;
     }
     if (e.event === 'session_ended') await this.sessionEnded(String(e.sid), String(e.reason));
-  }
-
-  /** A session that became active outside greeterd while the greeter shows (nx-session activate). */
-  private adoptable(s: SessionRecordLike): boolean {
-    return s.vt !== this.d.config.vt || true;
   }
 
   private async sessionEnded(sid: string, reason: string): Promise<void> {
@@ -313,13 +313,9 @@ export class Orchestrator {
     }
   }
 
+  /** Back to the user list (sessions that stay locked show there; logging in as their user unlocks them). */
   private async returnToGreeter(): Promise<void> {
-    const next = this.newestLocked();
-    if (next && this.machine.state === 'returning_to_greeter' && this.locked.size > 0 && false) {
-      await this.showLock(next);
-      return;
-    }
-    await this.toScreens('returning_to_greeter');
+    await this.toScreens();
   }
 
   private async resyncSessions(): Promise<void> {
@@ -369,6 +365,16 @@ export class Orchestrator {
     if (this.machine.state !== 'locked' || !this.lockShown) return undefined;
     const s = this.locked.get(this.lockShown);
     return s ? this.lockedWire(s) : undefined;
+  }
+
+  /** A plain request to authd (user list, avatar, password change) with its timeout. */
+  async authRequest(msg: Record<string, unknown> & { type: string }, timeoutMs = this.d.config.authd.timeout_ms): Promise<Message> {
+    try {
+      return await this.d.auth.request(msg, timeoutMs);
+    } catch (e) {
+      if (e instanceof ProtocolError && (e.code === 'unavailable' || e.code === 'timeout')) throw new ProtocolError('unavailable', MSG.authUnavailable);
+      throw e;
+    }
   }
 
   // ---------- login ----------
@@ -487,7 +493,7 @@ export class Orchestrator {
 
   async createFirstUser(req: { username: string; full_name: string; password: string; pin?: string }): Promise<Record<string, unknown>> {
     if (this.machine.state !== 'first_boot') throw new ProtocolError('not_first_boot', 'Setup has already been completed');
-    const r = await this.d.auth.request(
+    const r = await this.authRequest(
       { type: 'create_first_user', username: req.username, full_name: req.full_name, password: req.password, ...(req.pin ? { pin: req.pin } : {}) },
       this.d.config.authd.auth_timeout_ms,
     );

@@ -10,16 +10,16 @@ import { ProtocolError, type GreeterState } from '@redbear/protocol';
  *      │       └─ adopt ─▶ session_running │       │  submit                 │ ready
  *      │                                   │       ▼                         │
  *      │     first_boot ── submit ──▶ authenticating ── approved ─▶ launching_session
- *      │         ▲                   │  ▲      │ auth_failed (→ resume)      │ launch_failed (→ resume)
- *      │         │ no_users          │  │      │ unlocked (resume = locked)  │ session_started
- *      │         │                   │  │      ▼                             ▼
- *      │   returning_to_greeter ◀────┼──┼── session_ended ──────────── session_running
- *      │         ▲                   │  │ submit                            │ lock
- *      │         └── session_ended ── locked ◀──────────────────────────────┘
- *      │                               │ switch_user → greeter_ready
- *   any ── fatal ──▶ fatal_error       greeter_ready | first_boot | locked ── power ──▶ power_action
+ *      │         ▲                         ▲   │ auth_failed (→ resume)      │ launch_failed (→ resume)
+ *      │         │ no_users                │   ▼                             │ session_started
+ *      │   returning_to_greeter ◀──────────┼── session_ended ───────── session_running
+ *      │         ▲                  submit │                             ▲    │ lock
+ *      │         └── session_ended ──── locked ── adopt (unlocked elsewhere) ┘◀───┘
+ *      │                                   │ switch_user → greeter_ready
+ *   any ── fatal ──▶ fatal_error           greeter_ready | first_boot | locked ── power ──▶ power_action
  *
  * `resume` is the screen a failed attempt goes back to (greeter_ready, first_boot or locked).
+ * An unlock is a `submit` from `locked` whose launch step is sessiond's unlock.
  */
 export type GreeterAction =
   | 'ready'
@@ -29,7 +29,6 @@ export type GreeterAction =
   | 'submit'
   | 'auth_failed'
   | 'approved'
-  | 'unlocked'
   | 'launch_failed'
   | 'session_started'
   | 'session_ended'
@@ -43,11 +42,11 @@ type Target = GreeterState | 'resume';
 export const TRANSITIONS: Readonly<Record<GreeterState, Readonly<Partial<Record<GreeterAction, Target>>>>> = {
   starting: { ready: 'greeter_ready', no_users: 'first_boot', adopt: 'session_running', lock: 'locked', fatal: 'fatal_error' },
   first_boot: { submit: 'authenticating', ready: 'greeter_ready', lock: 'locked', power: 'power_action', fatal: 'fatal_error' },
-  greeter_ready: { submit: 'authenticating', no_users: 'first_boot', lock: 'locked', power: 'power_action', fatal: 'fatal_error' },
-  authenticating: { auth_failed: 'resume', approved: 'launching_session', unlocked: 'session_running', fatal: 'fatal_error' },
+  greeter_ready: { submit: 'authenticating', no_users: 'first_boot', lock: 'locked', adopt: 'session_running', power: 'power_action', fatal: 'fatal_error' },
+  authenticating: { auth_failed: 'resume', approved: 'launching_session', fatal: 'fatal_error' },
   launching_session: { launch_failed: 'resume', session_started: 'session_running', fatal: 'fatal_error' },
   session_running: { session_ended: 'returning_to_greeter', lock: 'locked', fatal: 'fatal_error' },
-  locked: { submit: 'authenticating', switch_user: 'greeter_ready', session_ended: 'returning_to_greeter', power: 'power_action', fatal: 'fatal_error' },
+  locked: { submit: 'authenticating', switch_user: 'greeter_ready', adopt: 'session_running', session_ended: 'returning_to_greeter', power: 'power_action', fatal: 'fatal_error' },
   returning_to_greeter: { ready: 'greeter_ready', no_users: 'first_boot', lock: 'locked', fatal: 'fatal_error' },
   power_action: { power_failed: 'resume', fatal: 'fatal_error' },
   fatal_error: {},
@@ -82,7 +81,6 @@ export class GreeterMachine {
   peek(action: GreeterAction): GreeterState | null {
     const target = TRANSITIONS[this.current][action];
     if (!target) return null;
-    if (action === 'unlocked' && this.resumeTo !== 'locked') return null;
     return target === 'resume' ? this.resumeTo : target;
   }
 

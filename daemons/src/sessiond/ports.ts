@@ -1,5 +1,6 @@
 import { ProtocolClient } from '@redbear/protocol/node';
 import { ProtocolError } from '@redbear/protocol';
+import { KeystoreClient, remoteKeyProvider } from '../lib/keystore-client/index.js';
 import type { KeyProvider } from '../lib/securefs/index.js';
 
 /** What authd's approval_result tells sessiond about the approved account. */
@@ -64,74 +65,36 @@ export class AuthdClient implements AuthdPort {
   }
 }
 
-/** keystored over its socket: one lazily (re)connected v2 connection. */
+/** keystored through the shared keystore client (one reconnecting connection). */
 export class KeystoreClientPort implements KeystorePort {
-  private client: ProtocolClient | null = null;
-  private connecting: Promise<ProtocolClient> | null = null;
+  private readonly client: KeystoreClient;
 
-  constructor(private readonly socketPath: string, private readonly timeoutMs: number) {}
-
-  private async conn(): Promise<ProtocolClient> {
-    if (this.client && !this.client.isClosed) return this.client;
-    if (!this.connecting) {
-      this.connecting = ProtocolClient.connect({ iface: 'keystore', socketPath: this.socketPath, clientName: 'redbear-sessiond', timeoutMs: this.timeoutMs }).then(
-        (c) => {
-          this.client = c;
-          this.connecting = null;
-          return c;
-        },
-        (e: unknown) => {
-          this.connecting = null;
-          throw e;
-        },
-      );
-    }
-    return this.connecting;
-  }
-
-  private async request(msg: Record<string, unknown> & { type: string }): Promise<Record<string, unknown>> {
-    return (await this.conn()).request(msg);
+  constructor(socketPath: string, timeoutMs: number) {
+    this.client = new KeystoreClient({ socketPath, timeoutMs, clientName: 'redbear-sessiond' });
   }
 
   async openSession(grant: string, sessionId: string): Promise<KeystoreSession> {
-    const r = await this.request({ type: 'open_session', grant, session_id: sessionId, scopes: ['home'] });
-    return { token: r.token as string, expiresAtMs: r.expires_at_ms as number, storeId: r.store_id as string };
+    const r = await this.client.openSession(grant, sessionId, ['home']);
+    return { token: r.token, expiresAtMs: r.expiresAtMs, storeId: r.storeId };
   }
 
-  async lockSession(token: string): Promise<void> {
-    await this.request({ type: 'lock_session', token });
+  lockSession(token: string): Promise<void> {
+    return this.client.lockSession(token);
   }
 
-  async closeSession(token: string): Promise<void> {
-    await this.request({ type: 'close_session', token });
+  closeSession(token: string): Promise<void> {
+    return this.client.closeSession(token);
   }
 
-  async lockUser(uid: number): Promise<void> {
-    await this.request({ type: 'lock_user', uid });
+  lockUser(uid: number): Promise<void> {
+    return this.client.lockUser(uid);
   }
 
   keyProvider(token: string, storeIdHex: string): KeyProvider {
-    const key = async (msg: Record<string, unknown> & { type: string }): Promise<Buffer> => {
-      const r = await this.request(msg);
-      return Buffer.from(r.key as string, 'base64');
-    };
-    return {
-      storeId: Buffer.from(storeIdHex, 'hex'),
-      fileKey: (fileId, keyGen) => key({ type: 'file_key', token, file_id: fileId.toString('hex'), key_gen: keyGen }),
-      indexKey: () => key({ type: 'index_key', token }),
-      checkpoint: async (epoch, indexHash) => {
-        await this.request({ type: 'checkpoint', token, epoch, index_hash: indexHash.toString('hex') });
-      },
-      lastCheckpoint: async () => {
-        const r = await this.request({ type: 'last_checkpoint', token });
-        if (r.epoch === null || typeof r.index_hash !== 'string') return null;
-        return { epoch: r.epoch as number, indexHash: Buffer.from(r.index_hash, 'hex') };
-      },
-    };
+    return remoteKeyProvider(this.client, token, storeIdHex);
   }
 
   close(): void {
-    this.client?.close();
-    this.client = null;
+    this.client.close();
   }
 }

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { checkAccountFiles, makeRoot } from '../../../test/harness/index.js';
+import { makeRoot } from '../../../test/harness/index.js';
 import { LineDecoder, encodeLine, validateReply } from '../../../protocol/src/common/index.js';
-import { codeOf, startAuthd, type Authd } from './helpers.js';
+import { checkAccountFiles, codeOf, startAuthd, type Authd } from './helpers.js';
 
 let d: Authd | undefined;
 afterEach(async () => {
@@ -16,7 +16,7 @@ afterEach(async () => {
 /** useradd/chpasswd from shadow-utils must accept what authd wrote. */
 function shadowUtilsAccept(dir: string): void {
   execFileSync('useradd', ['--root', dir, '-m', 'zed'], { stdio: 'pipe' });
-  execFileSync('chpasswd', ['--root', dir], { input: 'zed:Zed-Password-1\n', stdio: ['pipe', 'pipe', 'pipe'] });
+  execFileSync('chpasswd', ['--root', dir, '-c', 'SHA512'], { input: 'zed:Zed-Password-1\n', stdio: ['pipe', 'pipe', 'pipe'] });
   checkAccountFiles(dir);
 }
 

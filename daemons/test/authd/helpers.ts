@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startDaemon, connect, makeRoot, type TestRoot, type TestUser } from '../../../test/harness/index.js';
@@ -86,4 +87,13 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
   } catch (e) {
     return (e as { code?: string }).code ?? String(e);
   }
+}
+
+/**
+ * pwck -r / grpck -r on a root. Uses `-R DIR` so that grpck checks group members against the
+ * root's passwd (given file arguments, grpck resolves members against the host's /etc/passwd).
+ */
+export function checkAccountFiles(dir: string): void {
+  execFileSync('pwck', ['-r', '-q', '-R', dir], { stdio: 'pipe' });
+  execFileSync('grpck', ['-r', '-R', dir], { stdio: 'pipe' });
 }

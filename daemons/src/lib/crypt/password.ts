@@ -106,6 +106,23 @@ export async function verifyPassword(password: Buffer, hash: string, opts: Crypt
   return equalConstantTime(computed, hash);
 }
 
+/**
+ * The argon2 npm module writes parameters as m,p,t; libargon2 (the reference implementation, PAM
+ * modules, the argon2 CLI) only parses m,t,p. Rewrite to the canonical order so other tools accept it.
+ */
+function canonicalArgon2(phc: string): string {
+  const parts = phc.split('$');
+  const params = parts[3];
+  if (parts.length !== 6 || params === undefined) return phc;
+  const kv = new Map(params.split(',').map((p) => p.split('=') as [string, string]));
+  const m = kv.get('m');
+  const t = kv.get('t');
+  const p = kv.get('p');
+  if (kv.size !== 3 || !m || !t || !p) return phc;
+  parts[3] = `m=${m},t=${t},p=${p}`;
+  return parts.join('$');
+}
+
 let defaultRounds: Promise<number> | null = null;
 
 /**
@@ -127,13 +144,14 @@ export async function hashPassword(password: Buffer, opts?: HashPasswordOptions,
     const argon2 = await loadArgon2('argon2id');
     const copy = Buffer.from(privateCopy(password).buffer);
     try {
-      return await argon2.hash(copy, {
+      const phc = await argon2.hash(copy, {
         type: argon2.argon2id,
         memoryCost: opts.memoryKiB ?? ARGON2ID_DEFAULTS.memoryKiB,
         timeCost: opts.timeCost ?? ARGON2ID_DEFAULTS.timeCost,
         parallelism: opts.parallelism ?? ARGON2ID_DEFAULTS.parallelism,
         salt: randomBytes(16),
       });
+      return canonicalArgon2(phc);
     } finally {
       copy.fill(0);
     }

@@ -51,8 +51,8 @@ const digest: (alg: Alg, data: Uint8Array) => Buffer =
  */
 const digestLatin1: (alg: Alg, data: Uint8Array) => string =
   typeof nodeCrypto.hash === 'function'
-    ? (alg, data) => nodeCrypto.hash(alg, data, 'latin1')
-    : (alg, data) => nodeCrypto.createHash(alg).update(data).digest('latin1');
+    ? (alg, data) => nodeCrypto.hash(alg, data, 'binary')
+    : (alg, data) => nodeCrypto.createHash(alg).update(data).digest('binary');
 
 export interface ShaCryptSetting {
   scheme: 'sha256crypt' | 'sha512crypt';

@@ -1,0 +1,231 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { connect, makeRoot, startDaemon, type TestRoot, type TestUser } from '../../../test/harness/index.js';
+import type { ProtocolClient } from '../../../protocol/src/node/index.js';
+import type { Message } from '../../../protocol/src/common/index.js';
+
+/**
+ * The real stack for sessiond tests: keystored → authd → sessiond in one temporary root, with a
+ * recording session command and a recording VT switch command.
+ */
+export const USERS: TestUser[] = [
+  { name: 'alice', password: 'alice-Secret-42', groups: ['video', 'audio', 'input'], fullName: 'Alice A' },
+  { name: 'bob', password: 'bob-Secret-42', groups: ['render'] },
+];
+export const PW: Record<string, string> = Object.fromEntries(USERS.map((u) => [u.name, u.password]));
+
+const KEYSTORED_TOML = `
+[password_kdf]
+memory_kib = 8192
+time_cost = 1
+parallelism = 1
+[pin_kdf]
+memory_kib = 8192
+time_cost = 1
+parallelism = 1
+`;
+const AUTHD_TOML = `
+[hashing]
+sha512_rounds = 5000
+[throttle]
+failure_delay_ms = 20
+[pin]
+memory_kib = 1024
+time_cost = 1
+`;
+
+/** Records credentials, env (/proc/$$/environ), cwd, umask and the runtime dir, then idles. */
+export const RECORD_SCRIPT = `#!/bin/sh
+out="$HOME/session-record"
+{
+  echo "uid=$(id -u)"
+  echo "gid=$(id -g)"
+  echo "groups=$(id -G)"
+  echo "cwd=$(pwd)"
+  echo "umask=$(umask)"
+  echo "rundir=$(stat -c '%a %u' "$XDG_RUNTIME_DIR")"
+  echo "pid=$$"
+} > "$out.tmp"
+tr '\\0' '\\n' < /proc/$$/environ > "$out.env"
+mv "$out.tmp" "$out"
+trap 'exit 0' TERM
+sleep 600 &
+wait
+`;
+
+export interface StackOptions {
+  sessiondToml?: string;
+  /** dbus-run-session path ('' = run the command directly). */
+  dbus?: string;
+  users?: TestUser[];
+}
+
+export interface Stack {
+  root: TestRoot;
+  sessionSock: string;
+  querySock: string;
+  vtLog: string;
+  sessiondLogs(): string;
+  approve(user: string, vt: number, purpose?: 'login' | 'unlock', password?: string): Promise<string>;
+  client(): Promise<ProtocolClient>;
+  query(): Promise<ProtocolClient>;
+  restartSessiond(kill?: boolean): Promise<void>;
+  killSessiond(): Promise<void>;
+  startSessiond(): Promise<void>;
+  sessiondPid(): number;
+  cleanup(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const root = await makeRoot(opts.users ?? USERS);
+  const script = path.join(root.dir, 'session.sh');
+  writeFileSync(script, RECORD_SCRIPT);
+  chmodSync(script, 0o755);
+  const vtLog = path.join(root.dir, 'vt.log');
+  const chvt = path.join(root.dir, 'chvt.sh');
+  writeFileSync(chvt, `#!/bin/sh\necho "$1" >> ${vtLog}\n`);
+  chmodSync(chvt, 0o755);
+  const sessiondToml = `
+[session]
+command = ["${script}"]
+dbus_run_session = "${opts.dbus ?? ''}"
+start_timeout_ms = 10000
+logout_grace_ms = 2000
+leader_poll_ms = 50
+[lock]
+idle_timeout_s = 0
+[vt]
+switch_command = ["${chvt}", "{vt}"]
+${opts.sessiondToml ?? ''}`;
+  const keystored = await startDaemon('keystored', { root: root.dir, config: KEYSTORED_TOML });
+  const authd = await startDaemon('authd', { root: root.dir, config: AUTHD_TOML });
+  let sessiond: Awaited<ReturnType<typeof startDaemon>> | null = null;
+  let previous = '';
+  const logFile = path.join(root.dir, 'sessiond.log');
+  const start = async () => {
+    sessiond = await startDaemon('sessiond', { root: root.dir, config: sessiondToml, extraArgs: ['--log-file', logFile] });
+  };
+  await start();
+  const sessionSock = path.join(root.dir, 'run/redbear-sessiond.sock');
+  const stack: Stack = {
+    root,
+    sessionSock,
+    querySock: path.join(root.dir, 'run/redbear-sessiond-query.sock'),
+    vtLog,
+    sessiondLogs: () => previous + (sessiond ? sessiond.stdout() + sessiond.stderr() : ''),
+    async approve(user, vt, purpose = 'login', password = PW[user]!) {
+      const c = await connect('auth', authd.socket);
+      try {
+        const r = await c.request({ type: 'authenticate', username: user, password, vt, purpose }, 20_000);
+        return r.approval as string;
+      } finally {
+        c.close();
+      }
+    },
+    client: () => connect('session', sessionSock),
+    query: () => connect('session', stack.querySock),
+    async killSessiond() {
+      if (!sessiond) return;
+      sessiond.child.kill('SIGKILL');
+      await sessiond.exited;
+      previous += sessiond.stdout() + sessiond.stderr();
+      sessiond = null;
+    },
+    startSessiond: start,
+    async restartSessiond(kill = true) {
+      if (kill) await stack.killSessiond();
+      else if (sessiond) {
+        await sessiond.stop();
+        previous += sessiond.stdout() + sessiond.stderr();
+      }
+      await start();
+    },
+    sessiondPid: () => sessiond?.child.pid ?? -1,
+    async cleanup() {
+      const pids = leaderPids(root.dir);
+      await sessiond?.stop();
+      for (const pid of pids) killGroup(pid);
+      await authd.stop();
+      await keystored.stop();
+      root.cleanup();
+    },
+  };
+  return stack;
+}
+
+/** Leader pids in sessiond's state file (to kill what a test left running). */
+export function leaderPids(rootDir: string): number[] {
+  try {
+    const st = JSON.parse(readFileSync(path.join(rootDir, 'run/redbear-sessiond/sessions.json'), 'utf8')) as { sessions: Array<{ leader_pid: number | null }> };
+    return st.sessions.map((s) => s.leader_pid).filter((p): p is number => typeof p === 'number');
+  } catch {
+    return [];
+  }
+}
+
+export function killGroup(pid: number): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor<T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Collect events of a subscribed client. */
+export function collect(c: ProtocolClient): Message[] {
+  const out: Message[] = [];
+  c.on('event', (e: Message) => out.push(e));
+  return out;
+}
+
+export function readRecord(home: string): Record<string, string> | null {
+  const f = path.join(home, 'session-record');
+  if (!existsSync(f)) return null;
+  return Object.fromEntries(
+    readFileSync(f, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+export function readEnv(home: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(path.join(home, 'session-record.env'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+export function uidOf(rootDir: string, user: string): number {
+  const line = readFileSync(path.join(rootDir, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+  return Number(line!.split(':')[2]);
+}
+
+export function gidOfGroup(rootDir: string, group: string): number {
+  const line = readFileSync(path.join(rootDir, 'etc/group'), 'utf8').split('\n').find((l) => l.startsWith(`${group}:`));
+  return Number(line!.split(':')[2]);
+}
