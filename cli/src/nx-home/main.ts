@@ -192,6 +192,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       closeToken = token;
     } else {
       token = line.toString('utf8').trim();
+      if (!/^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/.test(token) || token.length > 512) throw new CliError(EXIT.denied, 'stdin does not start with a session token');
     }
     const info = await client.sessionInfo(token);
     if (info.uid !== uid) throw new CliError(EXIT.denied, `the session token belongs to uid ${info.uid}, not ${uid}`);

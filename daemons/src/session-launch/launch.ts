@@ -136,15 +136,22 @@ const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGT
  * `{"error":…}`. Returns the exit code for the process.
  */
 export async function launch(spec: Spec, groupFileText: string, status: number | null): Promise<number> {
-  const say = (obj: Record<string, unknown>) => {
-    if (status === null) return;
+  /** Report to sessiond once; false when sessiond is gone (nobody will watch this session). */
+  const say = (obj: Record<string, unknown>): boolean => {
+    if (status === null) return true;
+    let ok = true;
     try {
       writeSync(status, JSON.stringify(obj) + '\n');
+    } catch {
+      ok = false;
+    }
+    try {
       closeSync(status);
     } catch {
-      // sessiond went away: the session runs on
+      // already closed
     }
     status = null;
+    return ok;
   };
   mkdirSync(path.dirname(spec.log_file), { recursive: true, mode: 0o755 });
   const log = openSync(spec.log_file, 'a', 0o600);
@@ -189,7 +196,11 @@ export async function launch(spec: Spec, groupFileText: string, status: number |
       resolve(127);
     });
     child.once('spawn', () => {
-      say({ started: process.pid, child: child.pid });
+      if (!say({ started: process.pid, child: child.pid })) {
+        note('sessiond went away while the session was opening: ending it');
+        child.kill('SIGKILL');
+        return;
+      }
       if (spec.validation) {
         timer = setTimeout(() => {
           note(`validation session still running after ${spec.validation_timeout_ms} ms: killing it`);

@@ -25,9 +25,18 @@ export function defaultLauncher(): string[] {
 /**
  * Start redbear-session-launch (as root) with the spec on stdin and wait until it reports that
  * the session command runs (a JSON line on fd 3). The launcher runs in its own session
- * (setsid) with no pipe but fd 3 to us, so a sessiond crash does not take the session down.
+ * (setsid) with no pipe but fd 3 to us, so a sessiond crash does not take a running session
+ * down; `onSpawn` persists the pid before the session starts, so a sessiond that dies while the
+ * session is opening kills it on restart (and the launcher itself gives up when it cannot
+ * report "started").
  */
-export async function launchSession(argv: string[], root: string, spec: sessionProto.SessionLaunchSpec, startTimeoutMs: number): Promise<Leader> {
+export async function launchSession(
+  argv: string[],
+  root: string,
+  spec: sessionProto.SessionLaunchSpec,
+  startTimeoutMs: number,
+  onSpawn: (pid: number, start: string | null) => Promise<void>,
+): Promise<Leader> {
   const [cmd, ...args] = argv.length ? argv : defaultLauncher();
   if (!cmd) throw new ProtocolError('internal', 'no session launcher configured');
   const child = spawn(cmd, [...args, '--root', root], {
@@ -39,6 +48,7 @@ export async function launchSession(argv: string[], root: string, spec: sessionP
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', () => resolve({ code: 127, signal: null }));
   });
+  const spawned = child.pid !== undefined ? onSpawn(child.pid, procStat(child.pid)?.start ?? null) : Promise.resolve();
   const stdin = child.stdin as Writable;
   stdin.on('error', () => undefined);
   stdin.end(JSON.stringify(spec) + '\n');
@@ -67,6 +77,7 @@ export async function launchSession(argv: string[], root: string, spec: sessionP
     timer = setTimeout(() => reject(new ProtocolError('timeout', `session did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
   });
   try {
+    await spawned;
     await Promise.race([started, timeout]);
   } catch (e) {
     if (child.pid) {

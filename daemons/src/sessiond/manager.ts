@@ -239,6 +239,12 @@ export class SessionManager {
             validation_timeout_ms: this.cfg.validation.timeout_ms,
           },
           this.cfg.session.start_timeout_ms,
+          async (pid, start) => {
+            leaderPid = pid;
+            s.leader_pid = pid;
+            s.leader_start = start;
+            await this.persist();
+          },
         );
         leaderPid = leader.pid;
         s.leader_pid = leader.pid;
@@ -426,12 +432,11 @@ export class SessionManager {
       if (other) await this.doLock(other, 'switch');
       if (!s.home_open) {
         if (acct.keystore_grant) {
-          const old = s.keystore_token;
+          // Re-opening the same keystore session id unlocks it (and supersedes the old token).
           const ks = await this.d.keystore.openSession(acct.keystore_grant, s.sid);
           s.keystore_token = ks.token;
           s.store_id = ks.storeId;
           await this.persist();
-          if (old && old !== ks.token) await this.d.keystore.closeSession(old).catch(() => undefined);
           try {
             await this.openUserHome(s);
           } catch (e) {
@@ -465,8 +470,12 @@ export class SessionManager {
         this.ended.set(sid, list);
       });
       this.logoutRequested.add(sid);
+      if (s.state !== 'closing') {
+        transition(s, 'end', this.now());
+        await this.persist();
+        this.emitSession(s);
+      }
       if (s.leader_pid === null || !isAlive(s.leader_pid, s.leader_start)) {
-        if (s.state !== 'closing') transition(s, 'end', this.now());
         await this.teardown(s, { code: null, signal: null }, 'logout');
       } else {
         signalLeader(s.leader_pid, 'SIGTERM');

@@ -29,7 +29,8 @@ export interface Env {
 
 export async function startEnv(extraConfig = ''): Promise<Env> {
   const root = await makeRoot();
-  const config = FAST_CONFIG + extraConfig;
+  // Extra settings first: their top-level keys must precede the tables of FAST_CONFIG.
+  const config = extraConfig + FAST_CONFIG;
   const env: Env = {
     root,
     config,

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { ProtocolClient } from '../../../protocol/src/node/index.js';
 import { assertNoSecrets } from '../../../test/harness/index.js';
 import { createStore, openStore, umkKeyProvider } from '../../src/lib/securefs/index.js';
-import { KeystoreClient, remoteKeyProvider, parseRecoveryKey } from '../../src/lib/keystore-client/index.js';
+import sodium from 'libsodium-wrappers-sumo';
+import { KeystoreClient, remoteKeyProvider, parseRecoveryKey, encodeSealedPlain, ROLE } from '../../src/lib/keystore-client/index.js';
 import { code, editRecord, pw, recordFile, startEnv, type Env } from './helpers.js';
 
 const FID = Buffer.alloc(16, 0xab);
@@ -174,9 +175,17 @@ describe('redbear-keystored', () => {
       await expect(raw.request({ type: 'enroll', uid: 1003, username: 'mallory', sealed: unlockMsg.sealed, sealed_pin: null })).rejects.toMatchObject({
         code: 'auth_failed',
       });
-      // An expired challenge (TTL is 30 s) cannot be tested quickly; a challenge for another uid is refused.
+      // A challenge issued for another uid is refused (and consumed by nobody).
+      await sodium.ready;
       const ch = (await raw.request({ type: 'get_challenge', uid: 1001, purpose: 'unlock', protector: 'password' })) as Record<string, string>;
-      expect(ch.challenge).toBeDefined();
+      const plain = encodeSealedPlain(ROLE.current, Buffer.from(ch.challenge!, 'base64'), randomBytes(32));
+      const sealed = Buffer.from(sodium.crypto_box_seal(plain, Buffer.from(ch.server_public_key!, 'base64'))).toString('base64');
+      await expect(raw.request({ type: 'unlock', uid: 1000, protector: 'password', sealed })).rejects.toMatchObject({ code: 'invalid_state' });
+      // An unlock challenge cannot serve a password change.
+      const ch2 = (await raw.request({ type: 'get_challenge', uid: 1000, purpose: 'unlock', protector: 'password' })) as Record<string, string>;
+      const seal2 = (role: 1 | 2) =>
+        Buffer.from(sodium.crypto_box_seal(encodeSealedPlain(role, Buffer.from(ch2.challenge!, 'base64'), randomBytes(32)), Buffer.from(ch2.server_public_key!, 'base64'))).toString('base64');
+      await expect(raw.request({ type: 'rewrap', uid: 1000, old_sealed: seal2(1), new_sealed: seal2(2) })).rejects.toMatchObject({ code: 'invalid_state' });
     } finally {
       raw.close();
     }

@@ -63,7 +63,7 @@ describe.skipIf(!statSync(BIN, { throwIfNoEntry: false }) || !statSync(path.join
     const j = JSON.parse(r.out);
     expect(j).toMatchObject({ uid: 1000, store_exists: true, record_exists: true, unlocked: true, open_sessions: 1, home_uri: 'state:/secure/home/1000/' });
     expect(typeof j.persistent).toBe('boolean');
-    expect((await nxHome([...R(), 'status', 'nobody'])).code).toBe(4);
+    expect((await nxHome([...R(), 'status', 'no-such-user'])).code).toBe(4);
     expect((await nxHome([...R(), 'frobnicate', 'alice'])).code).toBe(2);
   });
 

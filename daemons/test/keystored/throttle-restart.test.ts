@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeystoreClient } from '../../src/lib/keystore-client/index.js';
 import { code, pw, startEnv, type Env } from './helpers.js';
 
 describe('keystored throttling survives a restart', () => {
   let env: Env;
   beforeAll(async () => {
     env = await startEnv(`
+grant_ttl_ms = 1000
+
 [throttle]
 free_failures = 2
 base_delay_ms = 60000
@@ -29,10 +32,20 @@ pin_max_failures = 3
     await env.client.enroll(1001, 'bob', pw('bob password'));
     await env.client.unlock(1001, pw('bob password'), 'password');
 
+    // An unused grant expires and takes the unlocked UMK with it.
+    expect(await env.client.status(1001)).toMatchObject({ unlocked: true });
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(await env.client.status(1001)).toMatchObject({ unlocked: false });
+
     // Crash (SIGKILL) and restart: the counters come back from disk.
+    const survivor = new KeystoreClient({ socketPath: env.daemon.socket });
+    await survivor.status(1000);
     env.daemon.child.kill('SIGKILL');
     await env.daemon.exited;
     await env.restart();
+    // A client made before the restart reconnects on its next request.
+    expect(await survivor.status(1000)).toMatchObject({ exists: true, unlocked: false });
+    survivor.close();
     const after = await env.client.unlock(1000, pw('alice password'), 'password').catch((e: unknown) => e as { code: string; extra: { retry_after_ms?: number } });
     expect(after).toMatchObject({ code: 'rate_limited' });
     expect((after as { extra: { retry_after_ms?: number } }).extra.retry_after_ms).toBeGreaterThan(40_000);

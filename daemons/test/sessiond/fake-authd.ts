@@ -31,7 +31,7 @@ export async function startFakeAuthd(rootDir: string, passwords: Record<string, 
         if (passwords[user] === undefined || passwords[user] !== m.password) throw new ProtocolError('auth_failed', 'authentication failed');
         const a = account(user);
         const pw = Buffer.from(m.password as string);
-        if (!(await ks.status(a.uid)).enrolled) await ks.enroll(a.uid, user, pw);
+        if (!(await ks.status(a.uid)).exists) await ks.enroll(a.uid, user, pw);
         const { grant } = await ks.unlock(a.uid, pw, 'password');
         const approval = randomBytes(32).toString('base64url');
         approvals.set(approval, { user, vt: m.vt as number, purpose: m.purpose as string, grant, expires: Date.now() + 15_000 });

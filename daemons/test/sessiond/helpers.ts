@@ -3,6 +3,7 @@ import path from 'node:path';
 import { connect, makeRoot, startDaemon, type TestRoot, type TestUser } from '../../../test/harness/index.js';
 import type { ProtocolClient } from '../../../protocol/src/node/index.js';
 import type { Message } from '../../../protocol/src/common/index.js';
+import { startFakeAuthd } from './fake-authd.js';
 
 /**
  * The real stack for sessiond tests: keystored → authd → sessiond in one temporary root, with a
@@ -58,10 +59,13 @@ export interface StackOptions {
   /** dbus-run-session path ('' = run the command directly). */
   dbus?: string;
   users?: TestUser[];
+  /** [lock] idle_timeout_s (default 0 = off). */
+  idleS?: number;
 }
 
 export interface Stack {
   root: TestRoot;
+  authdKind: 'real' | 'fake';
   sessionSock: string;
   querySock: string;
   vtLog: string;
@@ -93,12 +97,23 @@ start_timeout_ms = 10000
 logout_grace_ms = 2000
 leader_poll_ms = 50
 [lock]
-idle_timeout_s = 0
+idle_timeout_s = ${opts.idleS ?? 0}
 [vt]
 switch_command = ["${chvt}", "{vt}"]
 ${opts.sessiondToml ?? ''}`;
   const keystored = await startDaemon('keystored', { root: root.dir, config: KEYSTORED_TOML });
-  const authd = await startDaemon('authd', { root: root.dir, config: AUTHD_TOML });
+  let authd: { socket: string; stop(): Promise<unknown> };
+  let authdKind: 'real' | 'fake' = 'real';
+  try {
+    if (process.env.REDBEAR_TEST_FAKE_AUTHD === '1') throw new Error('fake authd requested');
+    authd = await startDaemon('authd', { root: root.dir, config: AUTHD_TOML });
+  } catch (e) {
+    // Only while the real authd cannot start (it is being written): a fake over the real keystored.
+    console.warn(`sessiond tests: using the fake authd (${(e as Error).message.split('\n')[0]})`);
+    const fake = await startFakeAuthd(root.dir, Object.fromEntries((opts.users ?? USERS).map((u) => [u.name, u.password])));
+    authd = { socket: fake.socket, stop: () => fake.close() };
+    authdKind = 'fake';
+  }
   let sessiond: Awaited<ReturnType<typeof startDaemon>> | null = null;
   let previous = '';
   const logFile = path.join(root.dir, 'sessiond.log');
@@ -109,6 +124,7 @@ ${opts.sessiondToml ?? ''}`;
   const sessionSock = path.join(root.dir, 'run/redbear-sessiond.sock');
   const stack: Stack = {
     root,
+    authdKind,
     sessionSock,
     querySock: path.join(root.dir, 'run/redbear-sessiond-query.sock'),
     vtLog,

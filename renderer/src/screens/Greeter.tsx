@@ -29,7 +29,8 @@ export function Greeter({ users, lockedUsername, preselect, notice, starting }: 
   const { t } = useI18n();
   const { api, hello } = useApp();
   const [view, setView] = useState<View>(() => {
-    const u = preselect ? users.find((x) => x.username === preselect) : undefined;
+    // With a single account there is nothing to choose: go straight to its password field.
+    const u = preselect ? users.find((x) => x.username === preselect) : users.length === 1 && !users[0]!.locked ? users[0] : undefined;
     return u ? { kind: 'auth', user: u, mode: 'password' } : { kind: 'list' };
   });
   const [username, setUsername] = useState('');

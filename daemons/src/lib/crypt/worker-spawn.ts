@@ -43,11 +43,14 @@ export async function load(url, context, next) {
 }
 `;
 
+// Only dynamic import(): the eval'd script is CommonJS or ESM depending on the inherited --input-type.
 const DEV_BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-const { register } = require('node:module');
-register(workerData.loader, { data: { typescript: workerData.typescript } });
-import(workerData.entry).catch((e) => setImmediate(() => { throw e; }));
+Promise.all([import('node:worker_threads'), import('node:module')])
+  .then(([{ workerData }, { register }]) => {
+    register(workerData.loader, { data: { typescript: workerData.typescript } });
+    return import(workerData.entry);
+  })
+  .catch((e) => setImmediate(() => { throw e; }));
 `;
 
 export function spawnCryptWorker(): Worker {

@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, test } from 'vitest';
+import { BusyError, PoolClosedError, WorkerCrashedError } from './errors.js';
+import { verifyPassword } from './password.js';
+import { sha512crypt } from './sha-crypt.js';
+import { CryptWorkerPool } from './worker-pool.js';
+
+const pools: CryptWorkerPool[] = [];
+const newPool = (opts?: ConstructorParameters<typeof CryptWorkerPool>[0]) => {
+  const p = new CryptWorkerPool(opts);
+  pools.push(p);
+  return p;
+};
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+
+const pwCopy = (s: string) => new Uint8Array(Buffer.from(s));
+
+describe('CryptWorkerPool', () => {
+  test('the event loop keeps ticking while 8 verifications of rounds=200000 run', async () => {
+    const pool = newPool();
+    const hash = sha512crypt(Buffer.from('pw'), '$6$rounds=200000$ticktock');
+    let ticks = 0;
+    let maxGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      ticks++;
+    }, 5);
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => verifyPassword(Buffer.from(i % 2 ? 'pw' : 'wrong'), hash, { pool })),
+    );
+    const elapsed = performance.now() - t0;
+    clearInterval(timer);
+    expect(results).toEqual([false, true, false, true, false, true, false, true]);
+    // 8 × 200000 rounds is ≥ 4 × 150 ms of work per worker; a blocked loop would show ~0 ticks.
+    expect(elapsed).toBeGreaterThan(300);
+    expect(ticks).toBeGreaterThan(elapsed / 5 / 4);
+    expect(maxGap).toBeLessThan(elapsed / 2);
+    expect(pool.stats.workers).toBeLessThanOrEqual(2);
+  });
+
+  test('bounded queue: BusyError when full, other tasks still complete', async () => {
+    const pool = newPool({ size: 1, maxQueue: 1 });
+    const setting = '$6$rounds=50000$busybusy';
+    const a = pool.run({ op: 'sha512crypt', password: pwCopy('a'), setting }); // running
+    const b = pool.run({ op: 'sha512crypt', password: pwCopy('b'), setting }); // queued
+    const c = pool.run({ op: 'sha512crypt', password: pwCopy('c'), setting }); // rejected
+    await expect(c).rejects.toBeInstanceOf(BusyError);
+    expect((await a).value).toBe(sha512crypt(Buffer.from('a'), setting));
+    expect((await b).value).toBe(sha512crypt(Buffer.from('b'), setting));
+  });
+
+  test('the password copy is transferred (detached here) and never the caller buffer', async () => {
+    const pool = newPool({ size: 1 });
+    const copy = pwCopy('secret');
+    const p = pool.run({ op: 'sha512crypt', password: copy, setting: '$6$abc' });
+    expect(copy.byteLength).toBe(0);
+    expect((await p).value).toBe(sha512crypt(Buffer.from('secret'), '$6$abc'));
+  });
+
+  test('a crashed worker is replaced and the pool keeps working', async () => {
+    const pool = newPool({ size: 1 });
+    await expect(pool.run({ op: 'exit', code: 3 })).rejects.toSatisfy(
+      (e: unknown) => e instanceof WorkerCrashedError && e.reason === 'crash',
+    );
+    const r = await pool.run({ op: 'sha512crypt', password: pwCopy('x'), setting: '$6$abc' });
+    expect(r.value).toBe(sha512crypt(Buffer.from('x'), '$6$abc'));
+    expect(pool.stats.restarts).toBe(1);
+  });
+
+  test('timeoutMs terminates a stuck worker; queued work proceeds on a fresh one', async () => {
+    const pool = newPool({ size: 1 });
+    const slow = pool.run({ op: 'sha512crypt', password: pwCopy('x'), setting: '$6$rounds=50000000$slow' }, { timeoutMs: 100 });
+    const next = pool.run({ op: 'sha512crypt', password: pwCopy('y'), setting: '$6$abc' });
+    await expect(slow).rejects.toSatisfy((e: unknown) => e instanceof WorkerCrashedError && e.reason === 'timeout');
+    expect((await next).value).toBe(sha512crypt(Buffer.from('y'), '$6$abc'));
+  });
+
+  test('close() rejects running and queued tasks, and later calls', async () => {
+    const pool = newPool({ size: 1 });
+    const setting = '$6$rounds=5000000$closing';
+    const running = pool.run({ op: 'sha512crypt', password: pwCopy('a'), setting });
+    const queued = pool.run({ op: 'sha512crypt', password: pwCopy('b'), setting });
+    const settled = Promise.allSettled([running, queued]);
+    await pool.close();
+    for (const r of await settled) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(PoolClosedError);
+    }
+    await expect(pool.run({ op: 'sha512crypt', password: pwCopy('c'), setting: '$6$x' })).rejects.toBeInstanceOf(PoolClosedError);
+    expect(pool.stats.workers).toBe(0);
+  });
+
+  test('idle workers do not keep a process alive', () => {
+    // A child process that verifies once and then does nothing must exit by itself without close().
+    const script = `
+      import { verifyPassword } from ${JSON.stringify(new URL('./password.ts', import.meta.url).href)};
+      const ok = await verifyPassword(Buffer.from('pw'), ${JSON.stringify(sha512crypt(Buffer.from('pw'), '$6$alive'))});
+      console.log(String(ok));
+    `;
+    const out = execFileSync(process.execPath, ['--import', 'data:text/javascript,' + encodeURIComponent(TS_LOADER), '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      cwd: new URL('.', import.meta.url).pathname,
+    });
+    expect(out.trim()).toBe('true');
+  });
+});
+
+/** Minimal loader for running this folder's .ts from a plain node child (same approach as worker-spawn.ts). */
+const TS_LOADER = `
+import { register } from 'node:module';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+const ts = pathToFileURL(createRequire(${JSON.stringify(new URL('./password.ts', import.meta.url).pathname)}).resolve('typescript')).href;
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(`
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+let ts;
+export async function initialize(d) { ts = (await import(d.ts)).default; }
+export async function resolve(s, c, n) {
+  if (s.startsWith('.') && s.endsWith('.js') && c.parentURL?.endsWith('.ts')) {
+    const t = new URL(s.slice(0, -3) + '.ts', c.parentURL);
+    if (existsSync(fileURLToPath(t))) return { url: t.href, format: 'module', shortCircuit: true };
+  }
+  return n(s, c);
+}
+export async function load(u, c, n) {
+  if (u.startsWith('file:') && u.endsWith('.ts')) {
+    const out = ts.transpileModule(await readFile(fileURLToPath(u), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
+    return { format: 'module', source: out.outputText, shortCircuit: true };
+  }
+  return n(u, c);
+}`)}), { data: { ts } });
+`;
