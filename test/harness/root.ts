@@ -60,11 +60,11 @@ export async function addUser(dir: string, u: TestUser): Promise<void> {
 
 /** `pwck -r` and `grpck -r` on the root's files; returns their combined output, throws on failure. */
 export function checkAccountFiles(dir: string): string {
-  const e = (f: string) => path.join(dir, 'etc', f);
+  // -R chroots into the root, so group members are checked against the root's passwd, not the host's.
   const out: string[] = [];
   for (const [cmd, args] of [
-    ['pwck', ['-r', '-q', e('passwd'), e('shadow')]],
-    ['grpck', ['-r', e('group'), e('gshadow')]],
+    ['pwck', ['-r', '-q', '-R', dir]],
+    ['grpck', ['-r', '-R', dir]],
   ] as const) {
     out.push(execFileSync(cmd, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   }

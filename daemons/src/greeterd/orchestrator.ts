@@ -403,7 +403,7 @@ export class Orchestrator {
       const r = await this.d.auth.request(
         {
           type: req.kind === 'pin' ? 'authenticate_pin' : 'authenticate',
-          username: req.username,
+          username: req.sessionId !== undefined && target ? target.username : req.username,
           [req.kind === 'pin' ? 'pin' : 'password']: req.secret,
           vt: target?.vt ?? this.d.config.vt,
           purpose,

@@ -440,6 +440,7 @@ export class Keystore {
     clearTimeout(g.timer);
     const d = this.domains.get(g.uid);
     if (!d) throw locked();
+    for (const [k, x] of this.sessions) if (x.expiresAt <= this.now()) this.sessions.delete(k);
     const key = `${g.uid}:${sid}`;
     const want = scopes ?? ALL_SCOPES;
     const expiresAt = this.now() + this.cfg.session_ttl_ms;

@@ -7,7 +7,8 @@ import { ProtocolClient } from '../../../protocol/src/node/index.js';
 import { assertNoSecrets } from '../../../test/harness/index.js';
 import { createStore, openStore, umkKeyProvider } from '../../src/lib/securefs/index.js';
 import sodium from 'libsodium-wrappers-sumo';
-import { KeystoreClient, remoteKeyProvider, parseRecoveryKey, encodeSealedPlain, ROLE } from '../../src/lib/keystore-client/index.js';
+import { KeystoreClient, remoteKeyProvider, parseRecoveryKey, encodeSealedPlain, ROLE, deriveUnlockSecret } from '../../src/lib/keystore-client/index.js';
+import { deriveKek, unwrapUmk, wrapAad } from '../../src/keystored/crypto.js';
 import { code, editRecord, pw, recordFile, startEnv, type Env } from './helpers.js';
 
 const FID = Buffer.alloc(16, 0xab);
@@ -267,6 +268,23 @@ describe('redbear-keystored', () => {
     expect(await code(env.client.unlock(1004, pw('dave new password'), 'password'))).toBe('not_found');
     // No file under the state dir still holds anything that unwraps: only the pepper and other users remain.
     await env.client.destroy(1004); // idempotent
+  });
+
+  it('on-disk format: password + pepper unwrap the UMK, whose local hierarchy equals keystored\'s keys', async () => {
+    const s = await session(1000, 'correct horse battery', 'format');
+    const rec = JSON.parse(readFileSync(recordFile(env, 1000), 'utf8'));
+    const p = rec.protectors.find((x: { kind: string }) => x.kind === 'password');
+    const pepper = readFileSync(env.root.path('/var/lib/redbear/keystore/pepper'));
+    const secret = await deriveUnlockSecret(pw('correct horse battery'), p.kdf);
+    const aad = wrapAad(1000, rec.store_id, 'password', p.id, p.kdf);
+    const umk = unwrapUmk(deriveKek(secret, pepper, Buffer.from(p.id, 'hex'), aad), Buffer.from(p.nonce, 'hex'), Buffer.from(p.wrapped, 'hex'), aad)!;
+    expect(umk).not.toBeNull();
+    // Without the pepper the same password gives nothing.
+    expect(unwrapUmk(deriveKek(secret, Buffer.alloc(32), Buffer.from(p.id, 'hex'), aad), Buffer.from(p.nonce, 'hex'), Buffer.from(p.wrapped, 'hex'), aad)).toBeNull();
+    const local = umkKeyProvider(umk, Buffer.from(rec.store_id, 'hex'));
+    expect((await local.fileKey(FID, 3)).equals(await env.client.fileKey(s.token, FID, 3))).toBe(true);
+    expect((await local.indexKey()).equals(await env.client.indexKey(s.token))).toBe(true);
+    await env.client.closeSession(s.token);
   });
 
   it('UMK-derived keys equal the reference hierarchy only for the right UMK (no UMK export)', async () => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeystoreClient } from '../../src/lib/keystore-client/index.js';
+import sodium from 'libsodium-wrappers-sumo';
+import { connect } from '../../../test/harness/index.js';
+import { KeystoreClient, encodeSealedPlain, ROLE } from '../../src/lib/keystore-client/index.js';
 import { code, pw, startEnv, type Env } from './helpers.js';
 
 describe('keystored throttling survives a restart', () => {
@@ -7,6 +9,7 @@ describe('keystored throttling survives a restart', () => {
   beforeAll(async () => {
     env = await startEnv(`
 grant_ttl_ms = 1000
+challenge_ttl_ms = 1000
 
 [throttle]
 free_failures = 2
@@ -36,6 +39,18 @@ pin_max_failures = 3
     expect(await env.client.status(1001)).toMatchObject({ unlocked: true });
     await new Promise((r) => setTimeout(r, 1300));
     expect(await env.client.status(1001)).toMatchObject({ unlocked: false });
+
+    // A challenge older than its TTL is refused (and is not counted as a failure).
+    await sodium.ready;
+    const raw = await connect('keystore', env.daemon.socket);
+    const ch = (await raw.request({ type: 'get_challenge', uid: 1001, purpose: 'unlock', protector: 'password' })) as Record<string, string>;
+    await new Promise((r) => setTimeout(r, 1100));
+    const sealed = Buffer.from(
+      sodium.crypto_box_seal(encodeSealedPlain(ROLE.current, Buffer.from(ch.challenge!, 'base64'), Buffer.alloc(32, 9)), Buffer.from(ch.server_public_key!, 'base64')),
+    ).toString('base64');
+    await expect(raw.request({ type: 'unlock', uid: 1001, protector: 'password', sealed })).rejects.toMatchObject({ code: 'invalid_state' });
+    raw.close();
+
 
     // Crash (SIGKILL) and restart: the counters come back from disk.
     const survivor = new KeystoreClient({ socketPath: env.daemon.socket });

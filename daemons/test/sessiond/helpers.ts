@@ -59,6 +59,8 @@ export interface StackOptions {
   /** dbus-run-session path ('' = run the command directly). */
   dbus?: string;
   users?: TestUser[];
+  /** [session] launcher argv (default: the bundled one). */
+  launcher?: string[];
   /** [lock] idle_timeout_s (default 0 = off). */
   idleS?: number;
 }
@@ -96,6 +98,7 @@ dbus_run_session = "${opts.dbus ?? ''}"
 start_timeout_ms = 10000
 logout_grace_ms = 2000
 leader_poll_ms = 50
+launcher = ${JSON.stringify(opts.launcher ?? [])}
 [lock]
 idle_timeout_s = ${opts.idleS ?? 0}
 [vt]
@@ -244,4 +247,19 @@ export function uidOf(rootDir: string, user: string): number {
 export function gidOfGroup(rootDir: string, group: string): number {
   const line = readFileSync(path.join(rootDir, 'etc/group'), 'utf8').split('\n').find((l) => l.startsWith(`${group}:`));
   return Number(line!.split(':')[2]);
+}
+
+/**
+ * Whether the keystore session sessiond holds for `sid` can still get home keys. The domain's
+ * own "unlocked" flag can stay true for up to a grant's lifetime after any authenticate call,
+ * so lock tests ask for a key with the session's token instead.
+ */
+export async function keysUsable(rootDir: string, ks: { indexKey(token: string): Promise<Buffer> }, sid: string): Promise<boolean> {
+  const st = JSON.parse(readFileSync(path.join(rootDir, 'run/redbear-sessiond/sessions.json'), 'utf8')) as { sessions: Array<{ sid: string; keystore_token: string | null }> };
+  const token = st.sessions.find((s) => s.sid === sid)?.keystore_token;
+  if (!token) return false;
+  return ks.indexKey(token).then(
+    () => true,
+    () => false,
+  );
 }

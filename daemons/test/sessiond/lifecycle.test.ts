@@ -6,7 +6,7 @@ import { KeystoreClient } from '../../src/lib/keystore-client/index.js';
 import type { ProtocolClient } from '../../../protocol/src/node/index.js';
 import { ProtocolError, type Message } from '../../../protocol/src/common/index.js';
 import { REPO } from '../../../test/harness/index.js';
-import { alive, collect, killGroup, startStack, uidOf, waitFor, type Stack } from './helpers.js';
+import { alive, collect, keysUsable, killGroup, startStack, uidOf, waitFor, type Stack } from './helpers.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -65,6 +65,7 @@ describe.skipIf(!asRoot)('sessiond lifecycle (real keystored, real authd when it
     await waitFor(() => events.find((e) => e.event === 'lock'), 5000, 'lock event');
     expect(events.find((e) => e.event === 'home' && e.open === false)).toBeTruthy();
     expect((await ks.status(alice)).unlocked).toBe(false);
+    expect(await keysUsable(st.root.dir, ks, s.sid)).toBe(false);
     expect((await c.request({ type: 'current_home' })).home).toBeNull();
 
     // Wrong password: authd refuses, no approval exists.
@@ -100,7 +101,8 @@ describe.skipIf(!asRoot)('sessiond lifecycle (real keystored, real authd when it
     const list = (await c.request({ type: 'list_sessions' })).sessions as Array<Record<string, unknown>>;
     expect(list.find((x) => x.sid === a.sid)?.state).toBe('locked');
     expect(list.find((x) => x.sid === b.sid)?.state).toBe('active');
-    expect((await ks.status(alice)).unlocked).toBe(false);
+    expect(await keysUsable(st.root.dir, ks, a.sid)).toBe(false);
+    expect(await keysUsable(st.root.dir, ks, b.sid)).toBe(true);
     expect(((await c.request({ type: 'current_session' })).session as Record<string, unknown>).sid).toBe(b.sid);
     // unlock while another session is active is refused; activate switches.
     expect(await code(c.request({ type: 'unlock', sid: a.sid, approval: await st.approve('alice', 4, 'unlock') }))).toBe('invalid_state');
@@ -109,8 +111,8 @@ describe.skipIf(!asRoot)('sessiond lifecycle (real keystored, real authd when it
     const act = (await c.request({ type: 'activate', sid: a.sid, approval: await st.approve('alice', 4, 'unlock') }, 20_000)).session as Record<string, unknown>;
     expect(act.state).toBe('active');
     expect(((await c.request({ type: 'get_session', sid: b.sid })).session as Record<string, unknown>).state).toBe('locked');
-    expect((await ks.status(bob)).unlocked).toBe(false);
-    expect((await ks.status(alice)).unlocked).toBe(true);
+    expect(await keysUsable(st.root.dir, ks, b.sid)).toBe(false);
+    expect(await keysUsable(st.root.dir, ks, a.sid)).toBe(true);
     // The VT switch command was called for each step.
     expect(readFileSync(st.vtLog, 'utf8').trim().split('\n').slice(-3)).toEqual(['4', '5', '4']);
     // A second login of a user with a session is refused; so is a VT in use.
@@ -132,9 +134,8 @@ describe.skipIf(!asRoot)('sessiond lifecycle (real keystored, real authd when it
     expect(list.filter((s) => s.state === 'locked')).toHaveLength(1);
     // The locked one's keystore domain is locked, the active one's is not.
     const active = list.find((s) => s.state === 'active')!;
-    const lockedUid = list.find((s) => s.state === 'locked')!.uid as number;
-    expect((await ks.status(lockedUid)).unlocked).toBe(false);
-    expect((await ks.status(active.uid as number)).unlocked).toBe(true);
+    expect(await keysUsable(st.root.dir, ks, list.find((s) => s.state === 'locked')!.sid as string)).toBe(false);
+    expect(await keysUsable(st.root.dir, ks, active.sid as string)).toBe(true);
     // The same user twice at once: exactly one wins.
     await c.request({ type: 'logout', sid: active.sid }, 20_000);
     await c.request({ type: 'logout', sid: list.find((s) => s.state === 'locked')!.sid }, 20_000);

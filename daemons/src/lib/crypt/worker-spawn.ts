@@ -3,51 +3,61 @@
  *
  * In the built tree (`dist/`) the entry is `crypt-worker.js` next to this module. When this module
  * runs from TypeScript sources (vitest runs `src/` directly and worker threads do not inherit its
- * transform), there is no `.js` file: we then start the worker through a tiny module-hooks loader
- * that transpiles this folder's `.ts` files with the `typescript` dev dependency. The loader is never
+ * transform), there is no `.js` file: we then transpile this folder's `.ts` files once (with the
+ * `typescript` dev dependency) and start the worker through a tiny module-hooks loader serving them. The loader is never
  * used when `crypt-worker.js` exists.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 const JS_ENTRY = new URL('./crypt-worker.js', import.meta.url);
 const TS_ENTRY = new URL('./crypt-worker.ts', import.meta.url);
 
-/** ESM loader hooks (Node ≥ 20.6 `module.register`): `.js` → sibling `.ts`, `.ts` → transpiled ESM. */
+/** ESM loader hooks (Node ≥ 20.6 `module.register`): serve pre-transpiled sources for this folder. */
 const DEV_LOADER = `
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-let ts;
-export async function initialize(data) { ts = (await import(data.typescript)).default; }
+let sources;
+export async function initialize(data) { sources = new Map(Object.entries(data.sources)); }
 export async function resolve(specifier, context, next) {
-  if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
-    const js = new URL(specifier, context.parentURL);
-    const tsUrl = new URL(specifier.slice(0, -3) + '.ts', context.parentURL);
-    if (!existsSync(fileURLToPath(js)) && existsSync(fileURLToPath(tsUrl))) return { url: tsUrl.href, format: 'module', shortCircuit: true };
+  if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL && sources.has(context.parentURL)) {
+    const ts = new URL(specifier.slice(0, -3) + '.ts', context.parentURL).href;
+    if (sources.has(ts)) return { url: ts, format: 'module', shortCircuit: true };
   }
   return next(specifier, context);
 }
 export async function load(url, context, next) {
-  if (url.startsWith('file:') && url.endsWith('.ts')) {
-    const src = await readFile(fileURLToPath(url), 'utf8');
-    const out = ts.transpileModule(src, {
-      fileName: fileURLToPath(url),
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true, sourceMap: false },
-    });
-    return { format: 'module', source: out.outputText, shortCircuit: true };
-  }
-  return next(url, context);
+  const source = sources.get(url);
+  return source === undefined ? next(url, context) : { format: 'module', source, shortCircuit: true };
 }
 `;
+
+let devSources: Record<string, string> | undefined;
+
+/** Transpile this folder's non-test .ts files once per process (the typescript package is a dev dependency). */
+function transpileFolder(): Record<string, string> {
+  if (devSources) return devSources;
+  type Ts = typeof import('typescript');
+  const ts = createRequire(import.meta.url)('typescript') as Ts;
+  const dir = new URL('.', import.meta.url);
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.ts') || name.endsWith('.test.ts') || name.endsWith('.d.ts')) continue;
+    const url = new URL(name, dir);
+    out[url.href] = ts.transpileModule(readFileSync(url, 'utf8'), {
+      fileName: fileURLToPath(url),
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+    }).outputText;
+  }
+  devSources = out;
+  return out;
+}
 
 // Only dynamic import(): the eval'd script is CommonJS or ESM depending on the inherited --input-type.
 const DEV_BOOTSTRAP = `
 Promise.all([import('node:worker_threads'), import('node:module')])
   .then(([{ workerData }, { register }]) => {
-    register(workerData.loader, { data: { typescript: workerData.typescript } });
+    register(workerData.loader, { data: { sources: workerData.sources } });
     return import(workerData.entry);
   })
   .catch((e) => setImmediate(() => { throw e; }));
@@ -56,10 +66,9 @@ Promise.all([import('node:worker_threads'), import('node:module')])
 export function spawnCryptWorker(): Worker {
   if (existsSync(fileURLToPath(JS_ENTRY))) return new Worker(JS_ENTRY);
   if (existsSync(fileURLToPath(TS_ENTRY))) {
-    const typescript = pathToFileURL(createRequire(import.meta.url).resolve('typescript')).href;
     return new Worker(DEV_BOOTSTRAP, {
       eval: true,
-      workerData: { loader: `data:text/javascript,${encodeURIComponent(DEV_LOADER)}`, typescript, entry: TS_ENTRY.href },
+      workerData: { loader: `data:text/javascript,${encodeURIComponent(DEV_LOADER)}`, sources: transpileFolder(), entry: TS_ENTRY.href },
     });
   }
   throw new Error(`crypt worker entry not found next to ${fileURLToPath(import.meta.url)}`);

@@ -6,8 +6,10 @@ import { integrity } from './errors.js';
 
 /** Stored size of one full chunk: 64 KiB ciphertext + 16-byte tag. */
 export const STORED_CHUNK = CHUNK_SIZE + TAG_LEN;
-/** Chunks per I/O batch (1 MiB of plaintext). */
-export const BATCH_CHUNKS = 16;
+/** Chunks per I/O batch (4 MiB of plaintext): few thread-pool hand-offs per file. */
+export const BATCH_CHUNKS = 64;
+/** Batches in flight (writes) or prefetched (reads) while the main thread does crypto. */
+export const PIPELINE_DEPTH = 2;
 
 export interface CryptoStats {
   chunksEncrypted: number;
@@ -92,7 +94,7 @@ export class ObjectWriter {
   private pos: number;
   private batch: Buffer[] = [];
   private batchLen = 0;
-  private inflight: Promise<unknown> | null = null;
+  private inflight: Promise<unknown>[] = [];
   private done = false;
 
   constructor(
@@ -111,28 +113,36 @@ export class ObjectWriter {
     return this.plainLen + this.pendingLen;
   }
 
+  /** Invariant: at most one chunk (≤ 64 KiB) stays pending between calls. */
   async write(data: Buffer): Promise<void> {
     if (this.done) throw new Error('ObjectWriter: write after finish');
     let off = 0;
-    // Full chunks straight from the caller's buffer once nothing is pending (zero copy).
-    while (this.pendingLen === 0 && data.length - off > CHUNK_SIZE) {
+    if (this.pendingLen > 0) {
+      const need = CHUNK_SIZE - this.pendingLen;
+      if (data.length <= need) {
+        this.pending.push(Buffer.from(data)); // copy: the caller may reuse its buffer
+        this.pendingLen += data.length;
+        return;
+      }
+      // More data follows, so the topped-up pending chunk is not the final one.
+      const chunk = Buffer.concat([...this.pending, data.subarray(0, need)], CHUNK_SIZE);
+      this.pending = [];
+      this.pendingLen = 0;
+      this.sealChunk(chunk, false);
+      off = need;
+    }
+    // Full chunks straight from the caller's buffer (zero copy), keeping at least one byte back.
+    while (data.length - off > CHUNK_SIZE) {
       this.sealChunk(data.subarray(off, off + CHUNK_SIZE), false);
       off += CHUNK_SIZE;
       if (this.batchLen >= BATCH_CHUNKS * STORED_CHUNK) await this.flush();
     }
     if (off < data.length) {
-      const rest = Buffer.from(data.subarray(off)); // copy: the caller may reuse its buffer
-      this.pending.push(rest);
-      this.pendingLen += rest.length;
+      const rest = Buffer.from(data.subarray(off));
+      this.pending = [rest];
+      this.pendingLen = rest.length;
     }
-    while (this.pendingLen > CHUNK_SIZE) {
-      const all = Buffer.concat(this.pending, this.pendingLen);
-      this.sealChunk(all.subarray(0, CHUNK_SIZE), false);
-      const tail = all.subarray(CHUNK_SIZE);
-      this.pending = [tail];
-      this.pendingLen = tail.length;
-      if (this.batchLen >= BATCH_CHUNKS * STORED_CHUNK) await this.flush();
-    }
+    if (this.batchLen >= BATCH_CHUNKS * STORED_CHUNK) await this.flush();
   }
 
   /** Seal the final chunk, write everything out; returns the plaintext length. */
@@ -145,7 +155,7 @@ export class ObjectWriter {
     this.sealChunk(last, true);
     last.fill(0);
     await this.flush();
-    await this.inflight;
+    await Promise.all(this.inflight);
     this.cipher.destroy();
     return this.plainLen;
   }
@@ -173,10 +183,10 @@ export class ObjectWriter {
     this.pos += this.batchLen;
     this.batch = [];
     this.batchLen = 0;
-    await this.inflight;
+    while (this.inflight.length >= PIPELINE_DEPTH) await this.inflight.shift();
     const p = this.fh.writev(bufs, at);
-    p.catch(() => undefined); // surfaced by the next await of `inflight`
-    this.inflight = p;
+    p.catch(() => undefined); // surfaced when `inflight` is awaited
+    this.inflight.push(p);
   }
 }
 
@@ -207,11 +217,11 @@ export class ChunkReader {
   }
 
   /** Read the stored bytes of chunks [first, last] (inclusive) with one read; not yet authenticated. */
-  async readRangeRaw(first: number, last: number): Promise<Buffer> {
+  async readRangeRaw(first: number, last: number, into?: Buffer): Promise<Buffer> {
     const start = HEADER_LEN + first * STORED_CHUNK;
     let len = 0;
     for (let i = first; i <= last; i++) len += this.chunkPlainLen(i) + TAG_LEN;
-    const buf = Buffer.allocUnsafe(len);
+    const buf = into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
     const { bytesRead } = await this.fh.read(buf, 0, len, start);
     if (bytesRead !== len) throw integrity('truncation', 'object ended early', { ...this.label, chunk: first });
     return buf;

@@ -141,6 +141,27 @@ describe('SecureStore basics', () => {
     await store.close();
   });
 
+  it('write streams with arbitrary write splits produce the same file', async () => {
+    const { store } = await fresh('splits');
+    await fc.assert(
+      fc.asyncProperty(fc.nat(300_000), fc.array(fc.integer({ min: 1, max: 140_000 }), { minLength: 1, maxLength: 8 }), async (len, cuts) => {
+        const data = new InsecureTestRng(`split:${len}`).bytes(len);
+        const ws = store.createWriteStream('/s');
+        let off = 0;
+        for (let i = 0; off < len; i++) {
+          const n = cuts[i % cuts.length]!;
+          ws.write(data.subarray(off, off + n));
+          off += n;
+        }
+        await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
+        expect((await store.readFile('/s')).equals(data)).toBe(true);
+        expect((await store.stat('/s')).size).toBe(len);
+      }),
+      { numRuns: 30 },
+    );
+    await store.close();
+  });
+
   it('a key provider that refuses gives `locked`; a wrong UMK cannot open the store', async () => {
     const { dir, store, k } = await fresh('locked');
     await store.writeFile('/a', 'x');

@@ -1,6 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
-import { BATCH_CHUNKS, type CryptoStats } from './content-object.js';
+import { BATCH_CHUNKS, PIPELINE_DEPTH, STORED_CHUNK, type CryptoStats } from './content-object.js';
 import { SecureFsError } from './errors.js';
 import { CHUNK_SIZE } from './header.js';
 import type { Entry, FileEntry } from './index-file.js';
@@ -141,11 +141,24 @@ export class SecureStore {
         const out = Buffer.allocUnsafe(e.size);
         const r = obj.reader;
         let off = 0;
-        let next = r.readRangeRaw(0, Math.min(BATCH_CHUNKS, r.chunks) - 1);
+        const queue: Promise<Buffer>[] = [];
+        let issued = 0; // next chunk to request
+        // Reused read buffers: PIPELINE_DEPTH in flight + one being decrypted (consumed in issue order).
+        const nbuf = Math.min(PIPELINE_DEPTH + 1, Math.ceil(r.chunks / BATCH_CHUNKS));
+        const bufs = Array.from({ length: nbuf }, () => Buffer.allocUnsafe(BATCH_CHUNKS * STORED_CHUNK));
+        let slot = 0;
+        const issue = (): void => {
+          const last = Math.min(issued + BATCH_CHUNKS, r.chunks) - 1;
+          const p = r.readRangeRaw(issued, last, bufs[slot++ % nbuf]);
+          p.catch(() => undefined); // surfaced when awaited below
+          queue.push(p);
+          issued = last + 1;
+        };
         for (let first = 0; first < r.chunks; first += BATCH_CHUNKS) {
+          while (issued < r.chunks && queue.length < PIPELINE_DEPTH) issue();
+          const raw = await queue.shift()!;
           const last = Math.min(first + BATCH_CHUNKS, r.chunks) - 1;
-          const raw = await next;
-          if (last + 1 < r.chunks) next = r.readRangeRaw(last + 1, Math.min(last + BATCH_CHUNKS, r.chunks - 1));
+          if (issued < r.chunks) issue(); // keep the next read in flight during decryption
           for (const pt of r.decryptBatch(raw, first, last)) off += pt.copy(out, off);
         }
         return out;
