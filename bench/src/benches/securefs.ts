@@ -4,7 +4,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sodium from 'libsodium-wrappers-sumo';
-import { createStore, openStore, umkKeyProvider, MemoryCheckpointHolder } from '@redbear/daemons/dist/lib/securefs/index.js';
+import { createStore, openStore, umkKeyProvider, MemoryCheckpointHolder } from '@redbear/daemons/lib/securefs';
 import type { Bench, BenchRow } from '../types.js';
 import { summarize, timeMs } from '../stats.js';
 

@@ -276,11 +276,11 @@ ${opts.extraConfig ?? ''}
 }
 
 /** Poll until fn returns a truthy value (or fail after timeoutMs). */
-export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 8_000): Promise<T> {
+export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 8_000): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -26,7 +26,6 @@ describe.skipIf(!asRoot)('sessiond lifecycle (real keystored, real authd when it
   let events: Message[];
   let ks: KeystoreClient;
   let alice: number;
-  let bob: number;
 
   beforeAll(async () => {
     st = await startStack();
@@ -36,7 +35,6 @@ describe.skipIf(!asRoot)('sessiond lifecycle (real keystored, real authd when it
     events = collect(ev);
     ks = new KeystoreClient({ socketPath: st.root.path('/run/redbear-keystored.sock') });
     alice = uidOf(st.root.dir, 'alice');
-    bob = uidOf(st.root.dir, 'bob');
   });
   afterEach(async () => {
     // Every test ends with an empty seat.
