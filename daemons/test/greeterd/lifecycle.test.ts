@@ -7,7 +7,7 @@ import { startStack, until, type Stack } from './fakes.js';
 let stack: Stack | null = null;
 const clients: ProtocolClient[] = [];
 afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && stack && process.env.GREETERD_TEST_DEBUG) console.log(stack.log());
+  if (ctx.task.result?.state === 'fail' && stack && process.env.GREETERD_TEST_DEBUG) console.log(stack.log(), stack.uiLog());
   for (const c of clients.splice(0)) c.close();
   await stack?.stop();
   stack = null;
@@ -95,12 +95,13 @@ describe('orchestration', () => {
   it('sessiond killed mid-launch: reports, the UI comes back, never session_running', async () => {
     stack = await startStack({ users: { alice: { password: 'pw-alice-1234', uid: 1000 } } });
     stack.sessiond.createDelayMs = 1_000;
+    await until(() => starts(stack!).length === 1, 'the first UI up');
     const pending = v1Request(stack.greeterd.socket, { type: 'submit_login', username: 'alice', password: 'pw-alice-1234' });
     await until(async () => (await state(stack!)) === 'launching_session', 'launching_session');
     await stack.sessiond.stop();
     expect(await pending).toMatchObject({ ok: false, state: 'greeter_ready', message: 'Session service unavailable' });
     expect(stack.log()).not.toMatch(/"to":"session_running"/);
-    await until(() => starts(stack!).length >= 2, 'UI back after the failed launch');
+    await until(() => starts(stack!).length === 2, 'UI back after the failed launch');
     stack.sessiond.createDelayMs = 0;
     await stack.sessiond.start();
     await until(async () => (await v1Request(stack!.greeterd.socket, { type: 'submit_login', username: 'alice', password: 'pw-alice-1234' })).ok === true, 'login after sessiond returned');

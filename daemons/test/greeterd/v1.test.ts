@@ -44,6 +44,7 @@ describe('greeterd v1 (Red Bear compatible)', () => {
     expect(statSync(sock).mode & 0o777).toBe(0o660);
     expect(statSync(sock).gid).toBe(990); // the greeter group of the seeded root
 
+    await until(() => stack!.uiLog().length === 1, 'the first UI up');
     const hello = await rawV1(sock, { type: 'hello', version: 1 });
     expect(hello.line).toBe(
       '{"type":"hello_ok","background":"/usr/share/redbear/greeter/background.png","icon":"/usr/share/redbear/greeter/icon.png","session_name":"KDE on Wayland","state":"greeter_ready","message":""}',

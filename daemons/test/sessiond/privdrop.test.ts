@@ -67,3 +67,28 @@ describe.skipIf(!asRoot)('redbear-session-launch: real privilege drop through se
     c.close();
   });
 });
+
+describe.skipIf(!asRoot || !existsSync('/usr/bin/dbus-run-session'))('session under dbus-run-session', () => {
+  let st: Stack;
+  beforeAll(async () => {
+    // dbus-daemon looks the uid up in the host's passwd database, so this user shares the host's nobody uid.
+    st = await startStack({ dbus: '/usr/bin/dbus-run-session', users: [{ name: 'dbususer', password: 'dbus-Secret-42', uid: 65534 }] });
+  });
+  afterAll(async () => {
+    await st?.cleanup();
+  });
+  it('adds only DBUS_SESSION_BUS_ADDRESS (set by dbus-run-session) to the environment', async () => {
+    const c = await st.client();
+    const r = await c.request({ type: 'create_session', approval: await st.approve('dbususer', 4, 'login', 'dbus-Secret-42'), vt: 4 }, 20_000);
+    const home = st.root.path('/home/dbususer');
+    const rec = await waitFor(() => readRecord(home), 10_000, 'session record');
+    expect(rec.uid).toBe('65534');
+    const env = readEnv(home);
+    expect(env.DBUS_SESSION_BUS_ADDRESS).toMatch(/^unix:/);
+    expect(Object.keys(env).sort()).toEqual(
+      ['DBUS_SESSION_BUS_ADDRESS', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'XDG_RUNTIME_DIR', 'XDG_SESSION_TYPE', 'XDG_CURRENT_DESKTOP', 'XDG_SESSION_ID', 'XDG_SESSION_CLASS', 'KDE_FULL_SESSION', 'WAYLAND_DISPLAY', 'XDG_SEAT', 'XDG_VTNR', 'LIBSEAT_BACKEND', 'SEATD_SOCK'].sort(),
+    );
+    await c.request({ type: 'logout', sid: (r.session as { sid: string }).sid }, 20_000);
+    c.close();
+  });
+});

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, SESSION_STATES, type SessionState } from '../../../protocol/src/common/index.js';
+import { SESSION_STATES, type ProtocolError, type SessionState } from '../../../protocol/src/common/index.js';
 import { REPO } from '../../../test/harness/index.js';
 import { SESSIOND_DEFAULTS } from '../../src/sessiond/config.js';
 import { nextState, Seat, toRecord, transition, TRANSITIONS, type SessionAction, type SessionData } from '../../src/sessiond/session.js';
@@ -44,7 +44,7 @@ describe('session state machine', () => {
         } catch (e) {
           err = e;
         }
-        expect(err).toBeInstanceOf(ProtocolError);
+        expect((err as Error).name).toBe('ProtocolError');
         expect((err as ProtocolError).code).toBe('invalid_state');
       }
     }

@@ -29,7 +29,7 @@ export interface CryptResult {
 }
 
 interface Task {
-  body: CryptRequestBody;
+  body: CryptRequestBody; // replaced by a private copy in #dispatch when needed
   timeoutMs: number | undefined;
   resolve(r: CryptResult): void;
   reject(e: Error): void;
@@ -142,6 +142,17 @@ export class CryptWorkerPool {
     slot.task = task;
     slot.worker.ref();
     const id = nextId++;
+    if ('password' in task.body) {
+      const pw = task.body.password;
+      if (pw.byteOffset !== 0 || pw.byteLength !== pw.buffer.byteLength || !(pw.buffer instanceof ArrayBuffer)) {
+        // A view into a larger (e.g. Node's pooled) buffer must not be transferred: that would
+        // detach the whole pool. Hand over a private copy instead and scrub the view.
+        const own = new Uint8Array(pw.byteLength);
+        own.set(pw);
+        pw.fill(0);
+        task.body = { ...task.body, password: own };
+      }
+    }
     const transfer = 'password' in task.body ? [task.body.password.buffer as ArrayBuffer] : [];
     try {
       slot.worker.postMessage({ ...task.body, id }, transfer);
