@@ -20,7 +20,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['renderer/**/*.{ts,tsx}'],
+    files: ['renderer/**/*.{ts,tsx}', 'electron/src/web-shell/client/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // Scripts that drive Chromium: their page.evaluate callbacks run in the browser.
+    files: ['assets/*.mjs', 'renderer/scripts/*.mjs', 'e2e/**/*.ts', 'bench/src/benches/renderer.ts'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

@@ -21,7 +21,8 @@ export function layerOf(rel) {
   if (m && DAEMONS.has(m[1])) return `daemon:${m[1]}`;
   if (p.startsWith('cli/')) return 'cli';
   if (p.startsWith('electron/')) return 'electron';
-  if (p.startsWith('renderer/')) return 'renderer';
+  if (p.startsWith('renderer/src/')) return 'renderer';
+  if (p.startsWith('assets/') && !/\.[cm]?[jt]sx?$/.test(p)) return 'asset';
   return 'free';
 }
 
@@ -31,7 +32,7 @@ function targetOf(spec, fromFile) {
   if (spec.startsWith('@redbear/protocol/')) return 'protocol-node';
   if (spec.startsWith('@redbear/daemons/')) return layerOf(`daemons/src/${spec.slice('@redbear/daemons/'.length)}/`);
   if (spec.startsWith('.') || spec.startsWith('/')) {
-    const abs = path.resolve(path.dirname(fromFile), spec);
+    const abs = path.resolve(path.dirname(fromFile), spec.split('?')[0]);
     return layerOf(path.relative(REPO, abs));
   }
   return `npm:${spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]}`;
@@ -53,7 +54,7 @@ export function allowed(from, to) {
     case 'electron':
       return to.startsWith('protocol-') || to === 'node' || npm;
     case 'renderer':
-      return to === 'protocol-common' || (npm && to !== 'npm:electron');
+      return to === 'protocol-common' || to === 'asset' || (npm && to !== 'npm:electron');
     default:
       if (from.startsWith('lib:') || from.startsWith('daemon:')) {
         return to.startsWith('protocol-') || to === 'runtime' || to.startsWith('lib:') || to === 'node' || npm;

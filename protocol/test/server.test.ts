@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ProtocolServer, ProtocolClient, ReconnectingClient, v1Request, SocketInUseError, type RequestHandler, type ServerOptions } from '../src/node/index.js';
 import { ProtocolError } from '../src/common/index.js';
 

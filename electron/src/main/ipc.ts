@@ -19,7 +19,7 @@ export function registerIpc(bridge: GreeterdBridge, isOurs: (wc: WebContents) =>
       return await bridge.call(call.method, call.args);
     } catch (e) {
       if (e instanceof BadCallError) log(`ipc: rejected call: ${e.message}`);
-      throw new Error('unavailable');
+      throw new Error('unavailable', { cause: e });
     }
   });
 }

@@ -1,5 +1,6 @@
 // Sandboxed preload (CommonJS, as sandboxed preloads must be): a few named async verbs,
 // never ipcRenderer itself.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- sandboxed preloads are CommonJS
 import electron = require('electron');
 const { contextBridge, ipcRenderer } = electron;
 

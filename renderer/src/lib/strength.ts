@@ -29,7 +29,8 @@ function poolSize(pw: string): number {
   if (/[A-Z]/.test(pw)) pool += 26;
   if (/[0-9]/.test(pw)) pool += 10;
   if (/[^A-Za-z0-9]/.test(pw)) pool += 33;
-  if (/[^\x00-\x7f]/.test(pw)) pool += 60;
+  // eslint-disable-next-line no-control-regex -- "anything outside ASCII" is the point
+  if (/[^\u0000-\u007f]/u.test(pw)) pool += 60;
   return Math.max(pool, 1);
 }
 

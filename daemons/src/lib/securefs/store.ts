@@ -188,6 +188,7 @@ export class SecureStore {
     const start = Math.max(0, opts.start ?? 0);
     const end = Math.min(e.size - 1, opts.end ?? e.size - 1);
     const unpin = this.core.pin(StoreCore.objectOf(e));
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the generator below outlives this frame
     const self = this;
     async function* gen(): AsyncGenerator<Buffer> {
       try {
