@@ -184,7 +184,8 @@ export class SessionManager {
       if (prev) await this.doLock(prev, 'switch');
       const t = this.now();
       const s: SessionData = {
-        sid: randomBytes(9).toString('base64url'),
+        // Hex, so a sid never starts with '-' and never reads as an option on a command line.
+        sid: 's' + randomBytes(8).toString('hex'),
         uid: acct.uid,
         gid: acct.gid,
         username: acct.username,

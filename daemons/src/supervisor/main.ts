@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,7 @@ if (values.help) {
   process.exit(0);
 }
 
+const webShell = path.join(repo, 'electron/dist/web-shell/main.js');
 const root = values.root ? path.resolve(values.root) : values.temp ? mkdtempSync(path.join(tmpdir(), 'redbear-root-')) : path.join(repo, '.dev-root');
 await seedRoot(root, { assetsDir: path.join(repo, 'assets') });
 console.log(`redbear: root ${root}`);
@@ -80,14 +81,16 @@ for (const d of DAEMONS) {
   }
 }
 
-const webShell = path.join(repo, 'electron/dist/web-shell/main.js');
-if (!values['no-ui'] && !values['exit-after-ready']) {
-  if (existsSync(webShell)) {
-    const ui = spawn(process.execPath, [webShell, '--root', root], { stdio: 'inherit' });
-    ui.on('exit', (rc) => console.log(`redbear: UI shell exited (${rc})`));
-  } else {
-    console.log('redbear: the UI shell is not built yet; daemons only');
-  }
+// greeterd owns the UI (config/dev/greeterd.toml makes it the web shell); report its URL.
+const urlFile = path.join(root, 'run/redbear-greeter/ui-url');
+if (!values['exit-after-ready'] && running.some((d) => d.name === 'redbear-greeterd')) {
+  for (let i = 0; i < 100 && !existsSync(urlFile); i++) await new Promise((r) => setTimeout(r, 100));
+  if (existsSync(urlFile)) console.log(`redbear: the greeter UI is at ${readFileSync(urlFile, 'utf8').trim()}`);
+  else console.log('redbear: the UI has not reported a URL yet; see redbear-greeterd output');
+} else if (!values['no-ui'] && !values['exit-after-ready'] && existsSync(webShell)) {
+  // No greeterd built: show the renderer through the web shell anyway (it reports the service as unreachable).
+  const ui = spawn(process.execPath, [webShell, '--root', root], { stdio: 'inherit' });
+  ui.on('exit', (rc) => console.log(`redbear: UI shell exited (${rc})`));
 }
 console.log(`redbear: ${running.length} daemon(s) running; logs in ${path.join(root, 'var/log/redbear')}. Ctrl-C stops everything.`);
 if (values['exit-after-ready']) await stopAll(0);
