@@ -128,7 +128,9 @@ export class UiProcess {
     }
     this.child = child;
     const forward = (stream: 'stdout' | 'stderr') => (d: Buffer) => {
-      for (const line of d.toString('utf8').split('\n')) if (line.trim()) this.log.debug('ui output', { stream, line: line.slice(0, 512) });
+      // stderr is where a failing UI says why; stdout may carry the web shell's tokened URL.
+      const emit = stream === 'stderr' ? this.log.info : this.log.debug;
+      for (const line of d.toString('utf8').split('\n')) if (line.trim()) emit('ui output', { stream, line: line.slice(0, 512) });
     };
     child.stdout?.on('data', forward('stdout'));
     child.stderr?.on('data', forward('stderr'));

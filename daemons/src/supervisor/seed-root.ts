@@ -75,6 +75,9 @@ async function write(file: string, text: string, mode: number, gid = 0): Promise
 /** Create the tree; existing files are left alone (the dev root survives restarts). */
 export async function seedRoot(root: string, opts: SeedOptions = {}): Promise<void> {
   const p = (abs: string) => path.join(root, abs);
+  // Like /, the root must be traversable by the unprivileged greeter user.
+  await fs.mkdir(root, { recursive: true });
+  await fs.chmod(root, 0o755);
   for (const d of ['/run', '/run/user', '/var/lib/redbear', '/var/lib/redbear/greeter', '/var/log/redbear', '/home', '/state', '/etc/skel', '/usr/share/redbear/greeter', '/etc/redbear']) {
     await fs.mkdir(p(d), { recursive: true });
   }

@@ -50,6 +50,9 @@ export async function spawnDaemon(opts: SpawnOptions): Promise<SpawnedDaemon> {
   const child = spawn(process.execPath, [opts.main, ...opts.args, '--ready-fd', '3'], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     env: opts.env ?? process.env,
+    // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which stops
+    // the daemons one by one in reverse order.
+    detached: true,
   });
   const out: string[] = [];
   const err: string[] = [];
