@@ -6,3 +6,5 @@ export * from './ready.js';
 export * from './redact.js';
 export * from './root.js';
 export * from './secret.js';
+export * from './seed-root.js';
+export * from './spawn-daemon.js';

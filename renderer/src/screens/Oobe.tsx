@@ -262,7 +262,7 @@ export function Oobe({ onFallbackToGreeter }: Props) {
         {hello?.icon && <img className="oobe-logo" src={hello.icon} alt="" draggable={false} />}
         {index >= 0 && (
           <div className="progress" role="progressbar" aria-valuemin={1} aria-valuemax={NUMBERED.length} aria-valuenow={index + 1}
-            aria-valuetext={t('oobe.progress', { n: index + 1, total: NUMBERED.length })}>
+            aria-label={t('oobe.progress', { n: index + 1, total: NUMBERED.length })} aria-valuetext={t('oobe.progress', { n: index + 1, total: NUMBERED.length })}>
             {NUMBERED.map((s, i) => <span key={s} className={i < index ? 'done' : i === index ? 'current' : ''} />)}
           </div>
         )}
