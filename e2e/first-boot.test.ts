@@ -25,7 +25,7 @@ describe.skipIf(!ready.ok)('e2e: first boot, PIN, authd outage, shutdown', () =>
   }, 60_000);
 
   afterAll(async () => {
-    await s?.cleanup();
+    await s?.cleanup('first-boot');
   }, 60_000);
 
   it('first boot: OOBE creates the user and goes straight into the session, which ends back at the greeter', async () => {

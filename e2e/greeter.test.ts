@@ -50,7 +50,7 @@ describe.skipIf(!ready.ok)('e2e: greeter, throttling, lock screen, switch user, 
   }, 60_000);
 
   afterAll(async () => {
-    await s?.cleanup();
+    await s?.cleanup('greeter');
   }, 60_000);
 
   it('lists the users; a wrong password says "Login failed" and stays on the greeter', async () => {

@@ -144,7 +144,8 @@ export interface Stack {
   shoot(name: string): Promise<string[]>;
   /** Every daemon's output and every log file in the root. */
   allOutput(): Record<string, string>;
-  cleanup(): Promise<void>;
+  /** Stop everything; all daemon output and root logs are kept in e2e/artifacts/<logName>.log. */
+  cleanup(logName?: string): Promise<void>;
 }
 
 export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000, stepMs = 50): Promise<NonNullable<T>> {
@@ -297,11 +298,15 @@ export async function startStack(users: TestUser[] = []): Promise<Stack> {
       }
       return out;
     },
-    async cleanup() {
+    async cleanup(logName) {
       await browser?.close().catch(() => undefined);
       // End whatever sessions a failed test left behind, then the daemons in reverse order.
       for (const s of await stack.sessions().catch(() => [] as SessionInfo[])) await stack.nxSession('logout', s.sid);
       for (const n of [...DAEMONS].reverse()) await stop(n).catch(() => undefined);
+      if (logName) {
+        const all = Object.entries(stack.allOutput()).filter(([, text]) => !text.includes('\0'));
+        writeFileSync(path.join(ARTIFACTS, `${logName}.log`), all.map(([where, text]) => `===== ${where}\n${text}`).join('\n'));
+      }
       root.cleanup();
     },
   };

@@ -1,13 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { event, helloOk, Ok, V2, subscribe } from './envelope.js';
 import { message, RequestId, Str, LooseUsername, Username, Secret, Uid } from './schema-kit.js';
-import { GREETER_STATES_V1 } from './v1.js';
+import { GREETER_STATES } from './states.js';
 
 /** Version 2 of the greeter socket (UI ↔ redbear-greeterd), a superset of v1. */
 
 /** v1's eight states plus TASK-0224's first-boot setup and lock screen. */
-export const GREETER_STATES = [...GREETER_STATES_V1, 'first_boot', 'locked'] as const;
-export type GreeterState = (typeof GREETER_STATES)[number];
+export { GREETER_STATES, type GreeterState } from './states.js';
 export const GreeterStateSchema = Type.Union(GREETER_STATES.map((s) => Type.Literal(s)));
 
 export const UserSummary = Type.Object(

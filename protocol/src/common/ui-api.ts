@@ -16,7 +16,7 @@
  *     treats it like `unavailable`;
  *   - `onEvent` is the only callback; it returns an unsubscribe function.
  *
- * Pure TypeScript: no imports, no node:*, no DOM types.
+ * Pure TypeScript: imports only the import-free states.ts; no node:*, no DOM types.
  */
 
 export const UI_API_VERSION = 1 as const;
@@ -26,19 +26,8 @@ export const UI_API_VERSION = 1 as const;
 // ---------------------------------------------------------------------------
 
 /** Daemon states. The first eight are Red Bear's greeter state names. */
-export const GREETER_STATES = [
-  'starting',
-  'greeter_ready',
-  'authenticating',
-  'launching_session',
-  'session_running',
-  'returning_to_greeter',
-  'power_action',
-  'fatal_error',
-  'first_boot',
-  'locked',
-] as const;
-export type GreeterState = (typeof GREETER_STATES)[number];
+import { GREETER_STATES, type GreeterState } from './states.js';
+export { GREETER_STATES, type GreeterState };
 
 export const ERROR_CODES = [
   /** Wrong password / PIN (deliberately not saying which part was wrong). */

@@ -6,17 +6,8 @@ import { message, RequestId, Str, LooseUsername, Secret, Vt } from './schema-kit
  * Field order in replies follows Red Bear's structs; clients open one connection per request.
  */
 
-export const GREETER_STATES_V1 = [
-  'starting',
-  'greeter_ready',
-  'authenticating',
-  'launching_session',
-  'session_running',
-  'returning_to_greeter',
-  'power_action',
-  'fatal_error',
-] as const;
-export type GreeterStateV1 = (typeof GREETER_STATES_V1)[number];
+import { GREETER_STATES_V1 } from './states.js';
+export { GREETER_STATES_V1, type GreeterStateV1 } from './states.js';
 export const GreeterStateV1Schema = Type.Union(GREETER_STATES_V1.map((s) => Type.Literal(s)));
 
 const V1 = (direction: 'request' | 'reply', description: string) => ({ direction, since: 1 as const, description });
