@@ -1,8 +1,9 @@
-import { open, readFile, rename, unlink, mkdir, chmod, stat } from 'node:fs/promises';
+import { open, readFile, unlink, mkdir, chmod, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { check } from '@redbear/protocol';
+import { fsyncDir, writeFileAtomic } from '../runtime/index.js';
 import { PEPPER_LEN } from './crypto.js';
 
 /**
@@ -69,33 +70,8 @@ export class CorruptRecordError extends Error {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-export async function atomicWriteFile(file: string, data: Buffer | string): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fsyncDir(dir);
-}
+/** The atomic replace every state file uses (temp, fsync, rename, fsync dir). */
+export const atomicWriteFile = (file: string, data: Buffer | string): Promise<void> => writeFileAtomic(file, data, { mode: 0o600 });
 
 /** Parents as usual (0755), the directory itself 0700. */
 async function ensureDir(dir: string): Promise<void> {

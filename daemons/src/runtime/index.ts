@@ -8,3 +8,4 @@ export * from './root.js';
 export * from './secret.js';
 export * from './seed-root.js';
 export * from './spawn-daemon.js';
+export * from './atomic-file.js';

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SESSION_STATES } from '@redbear/protocol';
 import type { SessionData } from './session.js';
+import { writeFileAtomic } from '../runtime/index.js';
 
 /**
  * Session state under /run/redbear-sessiond/ (0700 root; the file 0600): what a restarted
@@ -13,16 +14,7 @@ export const STATE_FILE = 'sessions.json';
 export async function saveState(dir: string, sessions: SessionData[]): Promise<void> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, STATE_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const text = JSON.stringify({ version: 1, sessions }, null, 1) + '\n';
-  const fh = await fs.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify({ version: 1, sessions }, null, 1) + '\n', { mode: 0o600 });
 }
 
 function valid(s: unknown): s is SessionData {
