@@ -37,8 +37,8 @@ export const BINARIES = {
   'nx-user': 'cli/dist/nx-user/main.js',
   'nx-session': 'cli/dist/nx-session/main.js',
   'nx-home': 'cli/dist/nx-home/main.js',
-  'redbear-greeter-check': 'cli/dist/redbear-greeter-check/main.js',
-  'redbear-selftest': 'cli/dist/redbear-selftest/main.js',
+  'redbear-greeter-check': 'cli/dist/greeter-check/main.js',
+  'redbear-selftest': 'cli/dist/selftest/main.js',
 };
 /** Daemons whose unit passes `--config <sysconfdir>/redbear/<name>.toml`. */
 export const DAEMON_CONFIGS = ['keystored', 'authd', 'sessiond', 'greeterd'];

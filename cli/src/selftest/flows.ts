@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ProtocolError, type Message } from '@redbear/protocol';
@@ -363,8 +364,8 @@ export async function securefsFlow(ctx: Ctx): Promise<SecureFsOutcome> {
   const plaintext = `redbear-selftest securefs plaintext ${token}\n`;
   const file = path.join(mount, `.redbear-selftest-${randomBytes(4).toString('hex')}`);
   try {
-    await writeFile(file, plaintext, { mode: 0o600, flush: true });
-    const back = await readFile(file, 'utf8');
+    // As the home's owner when we can (a FUSE mount normally admits only its user).
+    const back = await roundTrip(ctx, home.uid, file, plaintext);
     if (back !== plaintext) throw new Fail(`read back ${back.length} bytes that differ from the ${plaintext.length} written through ${home.mount}`);
     const files = await poll(5_000, async () => {
       const all = await listFiles(storeDir);
@@ -378,6 +379,37 @@ export async function securefsFlow(ctx: Ctx): Promise<SecureFsOutcome> {
     await rm(file, { force: true }).catch(() => undefined);
   }
   return { status: 'ok', reason: persistNote.replace(/^; /, '') };
+}
+
+/** The user's primary gid from the root's /etc/passwd. */
+function gidOf(ctx: Ctx, uid: number): number | null {
+  try {
+    for (const line of readFileSync(ctx.p('/etc/passwd'), 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (Number(f[2]) === uid && f[3] !== undefined) return Number(f[3]);
+    }
+  } catch {
+    /* fall through */
+  }
+  return null;
+}
+
+const ROUND_TRIP = `
+const fs = require('node:fs');
+const [file, data] = [process.argv[1], process.argv[2]];
+const fd = fs.openSync(file, 'w', 0o600); fs.writeSync(fd, data); fs.fsyncSync(fd); fs.closeSync(fd);
+process.stdout.write(fs.readFileSync(file, 'utf8'));`;
+
+/** Write data to file and read it back, in a child running as uid when we are root. */
+async function roundTrip(ctx: Ctx, uid: number, file: string, data: string): Promise<string> {
+  const gid = gidOf(ctx, uid);
+  const drop = process.getuid?.() === 0 && gid !== null ? { uid, gid } : {};
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', ROUND_TRIP, file, data], { ...drop, cwd: '/', timeout: 30_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) reject(new Fail(`write/read through ${file} failed: ${(stderr || err.message).trim().split('\n').slice(-1)[0]}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 /** Log out the sessions and delete the users this run created (best effort). */

@@ -141,7 +141,8 @@ export async function startStack(configs: Record<StackDaemon, Table>, log: (s: s
   } catch (e) {
     const output = (e as { output?: string }).output;
     await stop(false);
-    throw new Error(`${(e as Error).message}${output ? `: ${output.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+    const tail = output ? `: ${output.trim().split('\n').slice(-3).join(' | ')}` : '';
+    throw new Error(`${(e as Error).message}${tail}`, { cause: e });
   }
   return { root, daemons: running, stop };
 }

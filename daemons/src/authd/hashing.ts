@@ -18,7 +18,8 @@ export class Hasher {
     let rounds = cfg.sha512_rounds;
     if (rounds === 0) rounds = Math.min(cfg.calibrate_max_rounds, await calibrateSha512Rounds(cfg.calibrate_target_ms, { pool }));
     rounds = Math.max(1000, rounds);
-    const seed = randomBytes(24);
+    // NUL-free: crypt(3) schemes refuse passwords containing NUL.
+    const seed = Buffer.from(randomBytes(24).toString('base64'));
     // The dummy uses the same scheme and cost as new hashes, which is what most accounts carry.
     const tmp = new Hasher(cfg, pool, rounds, '');
     const dummy = await tmp.hash(seed);
