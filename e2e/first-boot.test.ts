@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoSecrets } from '../test/harness/index.js';
-import { e2eReady, startStack, until, type Stack } from './stack.js';
+import { ARTIFACTS, e2eReady, startStack, until, type Stack } from './stack.js';
 
 /**
  * First boot on an empty system, through the real daemons and the web shell in Chromium:
@@ -19,10 +19,15 @@ let s: Stack;
 const violations: string[] = [];
 const shoot = async (name: string) => violations.push(...(await s.shoot(name)));
 
-describe.skipIf(!ready.ok)('e2e: first boot, PIN, authd outage, shutdown', () => {
+describe.skipIf(!ready.ok)('e2e: first boot, PIN, authd outage, shutdown, fatal screen', () => {
   beforeAll(async () => {
     s = await startStack([]);
   }, 60_000);
+
+  afterEach(async (ctx) => {
+    // A failed step leaves a picture of what the page showed.
+    if (ctx.task.result?.state === 'fail') await s?.page.screenshot({ path: `${ARTIFACTS}/FAILED-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png` }).catch(() => undefined);
+  });
 
   afterAll(async () => {
     await s?.cleanup('first-boot');
@@ -110,10 +115,10 @@ describe.skipIf(!ready.ok)('e2e: first boot, PIN, authd outage, shutdown', () =>
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 15_000 }).toBe('Login failed');
     await shoot('greeter-pin-failed');
+    const before = s.sessionLog().length;
     await page.getByTestId('pin-field').fill(PIN);
     await page.keyboard.press('Enter');
-    const before = s.sessionLog().length;
-    await until(() => s.sessionLog().slice(before).find((l) => l.startsWith(`started user=${USERNAME} `)) ?? s.sessionLog().filter((l) => l.startsWith(`started user=${USERNAME} `)).length >= 2, 'the PIN session', 30_000);
+    await until(() => s.sessionLog().slice(before).some((l) => l.startsWith(`started user=${USERNAME} `)), 'the PIN session', 30_000);
     const [sess] = await s.waitForSession((l) => l.some((x) => x.username === USERNAME && x.state === 'active'), 'an active session');
     await s.waitForOutput('greeterd', `ui: login uid=${sess!.uid}`, from);
     expect((await s.nxSession('logout', sess!.sid)).code).toBe(0);
@@ -126,7 +131,7 @@ describe.skipIf(!ready.ok)('e2e: first boot, PIN, authd outage, shutdown', () =>
     await s.stop('authd', 'SIGKILL');
     await page.getByTestId('password-field').fill(PASSWORD);
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 20_000 }).toMatch(/service/i);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 20_000 }).toBe('The authentication service is unavailable. Please try again.');
     await shoot('greeter-authd-unavailable');
     expect(await page.getByTestId('greeter').isVisible()).toBe(true);
 
@@ -166,8 +171,19 @@ describe.skipIf(!ready.ok)('e2e: first boot, PIN, authd outage, shutdown', () =>
     expect(s.powerLog()).toEqual(['poweroff']);
   }, 60_000);
 
-  it('no serious or critical accessibility violations on any screen; no secret in any output', () => {
+  it('greeterd gone: the fatal screen tells how to reach the text console', async () => {
+    const { page } = s;
+    await s.stop('greeterd'); // its UI (the web shell) goes with it: the page loses its API
+    await page.getByTestId('fatal-screen').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('fatal-screen').getAttribute('data-reason')).toBe('disconnected');
+    expect(await page.getByTestId('fatal-screen').textContent()).toContain('Ctrl+Alt+F2');
+    await shoot('fatal-disconnected');
+  }, 30_000);
+
+  it('no serious or critical accessibility violations on any screen; no secret in any output; no session process left', async () => {
     expect(violations).toEqual([]);
+    await until(() => s.leftovers().length === 0, 'the ended sessions\' processes to be gone', 5_000).catch(() => undefined);
+    expect(s.leftovers(), 'processes of ended sessions still running').toEqual([]);
     assertNoSecrets(s.allOutput(), [PASSWORD, PIN]);
   });
 });

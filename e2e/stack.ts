@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import { makeRoot, REPO, startDaemon, type TestRoot, type TestUser } from '../test/harness/index.js';
 import { ProtocolClient } from '../protocol/src/node/index.js';
 
@@ -107,6 +107,7 @@ env | sort > "${rec}/session-$u.env"
 echo "started user=$u uid=$(id -u) gid=$(id -g) pid=$$ sid=\${XDG_SESSION_ID:-}" >> "${rec}/sessions.log"
 trap 'echo "ended user=$u uid=$(id -u)" >> "${rec}/sessions.log"; exit 0' TERM
 sleep 600 &
+echo "child user=$u pid=$!" >> "${rec}/sessions.log"
 wait
 `;
 const RECORD_SH = (file: string) => `#!/bin/sh\necho "$*" >> "${file}"\n`;
@@ -137,6 +138,8 @@ export interface Stack {
   /** Lines of the recording session command (`started user=… uid=…`). */
   sessionLog(): string[];
   powerLog(): string[];
+  /** Processes the session commands started that are still alive (none once every session ended). */
+  leftovers(): number[];
   stop(name: Name, signal?: NodeJS.Signals): Promise<void>;
   start(name: Name): Promise<void>;
   authClient(): Promise<ProtocolClient>;
@@ -167,7 +170,11 @@ export async function startStack(users: TestUser[] = []): Promise<Stack> {
   const root = await makeRoot(users.map((u) => ({ rounds: 5000, ...u })));
   const rec = root.path('/e2e-rec');
   mkdirSync(rec, { recursive: true });
-  chmodSync(rec, 0o1777);
+  // World-writable but not sticky: with fs.protected_regular, O_APPEND|O_CREAT on another
+  // user's file in a sticky directory fails, and every session user appends to sessions.log.
+  chmodSync(rec, 0o777);
+  writeFileSync(path.join(rec, 'sessions.log'), '');
+  chmodSync(path.join(rec, 'sessions.log'), 0o666);
   const script = (name: string, text: string) => {
     writeFileSync(path.join(rec, name), text);
     chmodSync(path.join(rec, name), 0o755);
@@ -271,6 +278,19 @@ export async function startStack(users: TestUser[] = []): Promise<Stack> {
     },
     sessionLog: () => (existsSync(path.join(rec, 'sessions.log')) ? readFileSync(path.join(rec, 'sessions.log'), 'utf8').split('\n').filter(Boolean) : []),
     powerLog: () => (existsSync(path.join(rec, 'power.log')) ? readFileSync(path.join(rec, 'power.log'), 'utf8').split('\n').filter(Boolean) : []),
+    leftovers: () =>
+      stack
+        .sessionLog()
+        .filter((l) => l.startsWith('child '))
+        .map((l) => Number(/ pid=(\d+)/.exec(l)?.[1]))
+        .filter((pid) => {
+          try {
+            const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            return !/^[ZX]$/.test(st.slice(st.lastIndexOf(')') + 2).split(' ')[0]!);
+          } catch {
+            return false;
+          }
+        }),
     stop,
     start,
     authClient: () => ProtocolClient.connect({ iface: 'auth', socketPath: root.path('/run/redbear-authd.sock'), clientName: 'e2e' }),
@@ -303,6 +323,13 @@ export async function startStack(users: TestUser[] = []): Promise<Stack> {
       // End whatever sessions a failed test left behind, then the daemons in reverse order.
       for (const s of await stack.sessions().catch(() => [] as SessionInfo[])) await stack.nxSession('logout', s.sid);
       for (const n of [...DAEMONS].reverse()) await stop(n).catch(() => undefined);
+      for (const pid of stack.leftovers()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
       if (logName) {
         const all = Object.entries(stack.allOutput()).filter(([, text]) => !text.includes('\0'));
         writeFileSync(path.join(ARTIFACTS, `${logName}.log`), all.map(([where, text]) => `===== ${where}\n${text}`).join('\n'));

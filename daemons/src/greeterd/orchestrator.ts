@@ -235,6 +235,19 @@ export class Orchestrator {
     }
   }
 
+  /**
+   * The VT for a new session: the greeter's own, unless an open session (e.g. a locked one left
+   * behind by "Switch user") holds it; then the first free VT after it. sessiond refuses two
+   * sessions on one VT (`conflict`).
+   */
+  private async newSessionVt(): Promise<number> {
+    const used = new Set<number>([...this.locked.values()].map((s) => s.vt));
+    for (const s of await this.listSessions()) used.add(s.vt);
+    let vt = this.d.config.vt;
+    while (used.has(vt) && vt < 63) vt++;
+    return vt;
+  }
+
   private newestLocked(): SessionRecordLike | undefined {
     return [...this.locked.values()].sort((a, b) => (b.locked_at_ms ?? 0) - (a.locked_at_ms ?? 0))[0];
   }
@@ -396,6 +409,8 @@ export class Orchestrator {
     }
     const purpose = target ? 'unlock' : 'login';
     this.go('submit');
+    // The approval is bound to the VT, so the new session's VT is chosen before authenticating.
+    const vt = target?.vt ?? (await this.newSessionVt());
     const greeterShown = this.greeterShownGen === this.d.ui.generation;
     let approval: string;
     let uid: number;
@@ -405,7 +420,7 @@ export class Orchestrator {
           type: req.kind === 'pin' ? 'authenticate_pin' : 'authenticate',
           username: req.sessionId !== undefined && target ? target.username : req.username,
           [req.kind === 'pin' ? 'pin' : 'password']: req.secret,
-          vt: target?.vt ?? this.d.config.vt,
+          vt,
           purpose,
           ...(target ? { session_id: target.sid } : {}),
         },
@@ -423,7 +438,7 @@ export class Orchestrator {
     try {
       const msg = target
         ? { type: this.activeSid ? 'activate' : 'unlock', sid: target.sid, approval }
-        : { type: 'create_session', approval, vt: this.d.config.vt };
+        : { type: 'create_session', approval, vt };
       const r = await this.d.session.request(msg, this.d.config.sessiond.launch_timeout_ms);
       session = r.session as SessionRecordLike;
     } catch (e) {

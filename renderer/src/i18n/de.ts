@@ -37,7 +37,7 @@ export const de: Messages = {
   'status.accountExpired': 'Dieses Konto ist abgelaufen. Wenden Sie sich an Ihre Administration.',
   'status.passwordExpired': 'Ihr Passwort ist abgelaufen. Bitte wählen Sie ein neues.',
   'status.passwordChangeRequired': 'Sie müssen Ihr Passwort ändern, bevor Sie sich anmelden.',
-  'status.unavailable': 'Der Anmeldedienst ist ausgelastet. Bitte erneut versuchen.',
+  'status.unavailable': 'Der Anmeldedienst ist nicht verfügbar. Bitte erneut versuchen.',
   'status.badRequest': 'Diese Eingabe wurde nicht akzeptiert.',
   'status.internal': 'Etwas ist schiefgelaufen. Bitte erneut versuchen.',
   'status.sessionGone': 'Diese Sitzung wurde beendet.',

@@ -35,7 +35,7 @@ export const en = {
   'status.accountExpired': 'This account has expired. Contact your administrator.',
   'status.passwordExpired': 'Your password has expired. Choose a new one.',
   'status.passwordChangeRequired': 'You must change your password before logging in.',
-  'status.unavailable': 'The login service is busy. Please try again.',
+  'status.unavailable': 'The authentication service is unavailable. Please try again.',
   'status.badRequest': 'That input was not accepted.',
   'status.internal': 'Something went wrong. Please try again.',
   'status.sessionGone': 'This session has ended.',
