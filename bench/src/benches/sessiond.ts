@@ -61,7 +61,14 @@ export const bench: Bench = {
     };
     const daemons: SpawnedDaemon[] = [];
     const start = async (name: string, toml: string) => {
-      const d = await spawnDaemon({ name, main: path.join(DIST, name, 'main.js'), args: ['--root', root, '--config', cfg(name, toml)] });
+      // RB_BENCH_DAEMON_LOG=<regexp>: mirror the daemons' log lines that match (e.g. "session started" carries a login's timing).
+      const show = process.env.RB_BENCH_DAEMON_LOG ? new RegExp(process.env.RB_BENCH_DAEMON_LOG) : null;
+      const d = await spawnDaemon({
+        name,
+        main: path.join(DIST, name, 'main.js'),
+        args: ['--root', root, '--config', cfg(name, toml)],
+        ...(show ? { onLine: (_stream: 'stdout' | 'stderr', line: string) => show.test(line) && ctx.log(`${name}: ${line}`) } : {}),
+      });
       daemons.push(d);
     };
     const rows: BenchRow[] = [];

@@ -32,7 +32,7 @@ export const AuthdConfigSchema = Type.Object(
         sha512_rounds: Int(0, 999_999_999),
         calibrate_target_ms: Int(1, 5000),
         calibrate_max_rounds: Int(5000, 999_999_999),
-        workers: Int(1, 64),
+        workers: Int(0, 64),
         max_queue: Int(1, 100_000),
       },
       { additionalProperties: false },
@@ -59,6 +59,16 @@ export const AuthdConfigSchema = Type.Object(
 
 export type AuthdConfig = Static<typeof AuthdConfigSchema>;
 
+/**
+ * KDF worker threads: `[hashing] workers`, or with 0 (the default) one less than the cores,
+ * at least 1 and at most 2 — so that wrong-password floods leave the event loop a core
+ * (list_users, approvals and lock/unlock stay responsive) while a 1-core machine still verifies.
+ */
+export function kdfWorkers(configured: number, cores: number): number {
+  if (configured > 0) return configured;
+  return Math.max(1, Math.min(2, cores - 1));
+}
+
 export const AUTHD_DEFAULTS: AuthdConfig = {
   socket: { max_connections: 256, idle_timeout_ms: 60_000, requests_per_second: 50, burst: 100 },
   state_dir: '/var/lib/redbear/authd',
@@ -74,7 +84,7 @@ export const AUTHD_DEFAULTS: AuthdConfig = {
   },
   approvals: { ttl_ms: 15_000, max_outstanding: 1024 },
   pin: { enabled: true, max_failures: 3, memory_kib: 19_456, time_cost: 2 },
-  hashing: { scheme: 'sha512crypt', sha512_rounds: 0, calibrate_target_ms: 250, calibrate_max_rounds: 2_000_000, workers: 2, max_queue: 256 },
+  hashing: { scheme: 'sha512crypt', sha512_rounds: 0, calibrate_target_ms: 250, calibrate_max_rounds: 2_000_000, workers: 0, max_queue: 256 },
   accounts: { admin_group: 'sudo', default_shell: '/bin/bash', home_base: '/home', allow_empty_password: false, hidden_users: [], lock_timeout_ms: 15_000 },
   password_policy: { min_length: 8, enforce_strength: false, min_strength: 2 },
   avatars: { max_bytes: 32 * 1024, icons_dir: '/var/lib/AccountsService/icons' },

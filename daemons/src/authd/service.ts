@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { INTERFACES } from '@redbear/protocol';
 import { ProtocolServer } from '@redbear/protocol/node';
@@ -9,7 +10,7 @@ import { Approvals } from './approvals.js';
 import { makeHandler } from './auth.rpc.js';
 import { Authenticator } from './authenticator.js';
 import { systemClock, type Clock } from './clock.js';
-import type { AuthdConfig } from './config.js';
+import { kdfWorkers, type AuthdConfig } from './config.js';
 import { Hasher } from './hashing.js';
 import { openKeystore, type KeystorePort } from './keystore.js';
 import { PinStore } from './pins.js';
@@ -41,9 +42,9 @@ export async function startAuthd(ctx: DaemonContext<AuthdConfig>, opts: AuthdOpt
   await fs.chmod(stateDir, 0o700);
   const onStateError = (e: unknown) => log.error('cannot write state file', { error: e instanceof Error ? e : String(e) });
 
-  const pool = new CryptWorkerPool({ size: cfg.hashing.workers, maxQueue: cfg.hashing.max_queue });
+  const pool = new CryptWorkerPool({ size: kdfWorkers(cfg.hashing.workers, availableParallelism()), maxQueue: cfg.hashing.max_queue });
   const hasher = await Hasher.create(cfg.hashing, pool);
-  log.info('password hashing', { scheme: cfg.hashing.scheme, sha512_rounds: hasher.sha512Rounds });
+  log.info('password hashing', { scheme: cfg.hashing.scheme, sha512_rounds: hasher.sha512Rounds, workers: pool.size });
 
   const throttle = new Throttle(cfg.throttle, now);
   const throttleFile = new JsonStateFile(path.join(stateDir, 'throttle.json'), () => throttle.snapshot(), onStateError);

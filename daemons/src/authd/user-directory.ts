@@ -1,7 +1,7 @@
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ProtocolError } from '@redbear/protocol';
-import { getUser, humanUsers, isLockedHash, type UserRecord } from '../lib/accounts/index.js';
+import { getUser, humanUsers, isLockedHash, isRacy, statBigint, type UserRecord } from '../lib/accounts/index.js';
 import type { Root } from '../runtime/index.js';
 import { toProtocolError } from './account-errors.js';
 import type { AuthdConfig } from './config.js';
@@ -22,7 +22,23 @@ export type AvatarMime = 'image/png' | 'image/jpeg' | 'image/svg+xml';
  * The greeter's user list: human users only (UID_MIN..UID_MAX, a login shell, not hidden by
  * config). Never a hash: only the derived `locked` flag leaves this module.
  */
+/** Identity of a directory as far as its entries go: creating, removing or renaming an entry changes mtime/ctime. */
+function dirIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+const MAX_ABSENT = 4096;
+
 export class UserDirectory {
+  /**
+   * `dir\0name` → identity of `dir` when `name` was seen absent from it. list_users asks for
+   * every user's picture on every call and most users have none: while the directory is
+   * unchanged (same identity) the name is still absent, so the answer needs one successful
+   * stat of the directory instead of a failing lookup per candidate. Only negative answers are
+   * kept; a picture that exists is always read and checked afresh.
+   */
+  private readonly absent = new Map<string, string>();
+
   constructor(
     private readonly root: Root,
     private readonly cfg: AuthdConfig,
@@ -38,6 +54,16 @@ export class UserDirectory {
     }
     const hidden = new Set(this.cfg.accounts.hidden_users);
     const visible = users.filter((u) => !hidden.has(u.passwd.name) && /^[a-z_][a-z0-9_-]*[$]?$/.test(u.passwd.name) && u.passwd.name.length <= 32).slice(0, 1000);
+    // One stat per directory per call (the icons directory is shared by every user).
+    const dirStats = new Map<string, Promise<BigIntStats | null>>();
+    const statDir = (dir: string): Promise<BigIntStats | null> => {
+      let p = dirStats.get(dir);
+      if (!p) {
+        p = statBigint(dir).catch(() => null);
+        dirStats.set(dir, p);
+      }
+      return p;
+    };
     return Promise.all(
       visible.map(async (u) => ({
         username: u.passwd.name,
@@ -45,7 +71,7 @@ export class UserDirectory {
         uid: u.passwd.uid,
         has_pin: this.cfg.pin.enabled && this.pins.has(u.passwd.name, u.passwd.uid),
         locked: isLockedHash(u.shadow ? u.shadow.hash : u.passwd.password),
-        has_avatar: (await this.avatarFile(u).catch(() => null)) !== null,
+        has_avatar: (await this.avatarFile(u, statDir).catch(() => null)) !== null,
       })),
     );
   }
@@ -68,18 +94,50 @@ export class UserDirectory {
     return { mime: found.mime, data_base64: found.data.toString('base64') };
   }
 
-  /** `~/.face`, then `<icons_dir>/<user>`; first that is a safe, small, recognised image. */
-  private async avatarFile(u: UserRecord): Promise<{ mime: AvatarMime; data: Buffer } | null> {
+  /**
+   * `~/.face`, then `<icons_dir>/<user>`; first that is a safe, small, recognised image. With
+   * `statDir` (list_users), names known to be absent from an unchanged directory are skipped.
+   */
+  private async avatarFile(u: UserRecord, statDir?: (dir: string) => Promise<BigIntStats | null>): Promise<{ mime: AvatarMime; data: Buffer } | null> {
     const candidates: Array<[dir: string, name: string]> = [];
     if (u.passwd.home.startsWith('/') && u.passwd.home !== '/') candidates.push([u.passwd.home, '.face']);
     candidates.push([this.cfg.avatars.icons_dir, u.passwd.name]);
     for (const [dir, name] of candidates) {
-      const data = await readConfined(this.root.path(dir), name, this.cfg.avatars.max_bytes).catch(() => null);
+      const full = this.root.path(dir);
+      if (statDir && (await this.knownAbsent(full, name, statDir))) continue;
+      const data = await readConfined(full, name, this.cfg.avatars.max_bytes).catch(() => null);
       if (!data) continue;
       const mime = sniff(data);
       if (mime) return { mime, data };
     }
     return null;
+  }
+
+  /** True when `dir/name` cannot be a picture: `dir` is missing, or `name` is absent from it (cached per directory identity). */
+  private async knownAbsent(dir: string, name: string, statDir: (dir: string) => Promise<BigIntStats | null>): Promise<boolean> {
+    const st = await statDir(dir);
+    if (!st || !st.isDirectory()) return true; // readConfined would fail on this directory
+    const key = `${dir}\0${name}`;
+    const identity = dirIdentity(st);
+    if (this.absent.get(key) === identity) return true;
+    this.absent.delete(key);
+    const lookupStartNs = BigInt(Date.now()) * 1_000_000n;
+    const missing = await fs.lstat(path.join(dir, name)).then(
+      () => false,
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
+    );
+    if (!missing) return false;
+    // Cache only when the directory did not change around the lookup, and not in its racy
+    // window (a change within the same timestamp tick would leave the identity unchanged).
+    const again = await statBigint(dir).catch(() => null);
+    if (again && dirIdentity(again) === identity && !isRacy(again, lookupStartNs)) {
+      this.absent.set(key, identity);
+      if (this.absent.size > MAX_ABSENT) {
+        const oldest = this.absent.keys().next();
+        if (!oldest.done) this.absent.delete(oldest.value);
+      }
+    }
+    return true;
   }
 }
 
@@ -90,6 +148,10 @@ export class UserDirectory {
  */
 export async function readConfined(dir: string, name: string, max: number): Promise<Buffer | null> {
   if (name.includes('/') || name === '..' || name === '.') return null;
+  // Cheap refusal first: most users have no picture, and this is on every list_users. Whatever
+  // lstat says, an existing name still goes through every check below on the opened file.
+  const pre = await fs.lstat(path.join(dir, name)).catch(() => null);
+  if (!pre || !pre.isFile() || pre.size > max || pre.size === 0) return null;
   const realDir = await fs.realpath(dir);
   const fh = await fs.open(path.join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, fchownSync, lstatSync, mkdirSync, openSync, writeSync, chmodSync, chownSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check, session as proto } from '@redbear/protocol';
+import type { session as proto } from '@redbear/protocol';
+import { specProblem } from './spec-check.js';
 
 /**
  * redbear-session-launch: started by redbear-sessiond as root with a JSON spec on stdin.
@@ -29,8 +30,8 @@ export function parseSpec(text: string): Spec {
   } catch {
     throw new LaunchError('the spec on stdin is not JSON', 64);
   }
-  const err = check(proto.SessionLaunchSpec, value);
-  if (err) throw new LaunchError(`bad spec: ${err.message}`, 64);
+  const where = specProblem(value);
+  if (where !== null) throw new LaunchError(`bad spec: invalid field ${where}`, 64);
   return value as Spec;
 }
 

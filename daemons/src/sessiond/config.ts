@@ -22,7 +22,17 @@ export const SessiondConfigSchema = Type.Object(
       { socket: Abs, timeout_ms: Int(100, 120_000), require: Type.Boolean() },
       { additionalProperties: false },
     ),
-    home: Type.Object({ base: Abs, uri_prefix: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+    home: Type.Object(
+      {
+        base: Abs,
+        uri_prefix: Type.String({ minLength: 1, maxLength: 256 }),
+        mount: Type.Union([Type.Literal('home'), Type.Literal('none')]),
+        skel: Type.Union([Abs, Type.Literal('')]),
+        locked_wait_ms: Int(0, 120_000),
+        write_buffer_mib: Int(1, 4096),
+      },
+      { additionalProperties: false },
+    ),
     session: Type.Object(
       {
         command: Argv(1),
@@ -57,7 +67,7 @@ export const SESSIOND_DEFAULTS: SessiondConfig = {
   socket: { max_connections: 64, idle_timeout_ms: 300_000, requests_per_second: 50, burst: 100 },
   authd: { socket: '/run/redbear-authd.sock', timeout_ms: 10_000 },
   keystore: { socket: '/run/redbear-keystored.sock', timeout_ms: 5_000, require: false },
-  home: { base: '/state/secure/home', uri_prefix: 'state:/secure/home' },
+  home: { base: '/state/secure/home', uri_prefix: 'state:/secure/home', mount: 'home', skel: '/etc/skel', locked_wait_ms: 5_000, write_buffer_mib: 256 },
   session: {
     command: ['redbear-kde-session'],
     dbus_run_session: '/usr/bin/dbus-run-session',

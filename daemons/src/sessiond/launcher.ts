@@ -22,21 +22,31 @@ export function defaultLauncher(): string[] {
   return [process.execPath, path.join(here, '..', 'session-launch', 'main.js')];
 }
 
+/** A launcher process started ahead of its spec (it waits for the spec on stdin). */
+export interface PendingLauncher {
+  readonly pid: number | undefined;
+  /** Its start time (/proc/<pid>/stat), to persist with the pid. */
+  readonly startTime: string | null;
+  /** True once the process is gone (a spare that died is not used). */
+  readonly gone: boolean;
+  /** Send the spec and wait until the launcher reports that the session command runs. */
+  start(spec: sessionProto.SessionLaunchSpec, startTimeoutMs: number): Promise<Leader>;
+  /** Kill the launcher (and anything it started) and wait for it; idempotent. */
+  abort(): Promise<void>;
+}
+
 /**
- * Start redbear-session-launch (as root) with the spec on stdin and wait until it reports that
- * the session command runs (a JSON line on fd 3). The launcher runs in its own session
- * (setsid) with no pipe but fd 3 to us, so a sessiond crash does not take a running session
- * down; `onSpawn` persists the pid before the session starts, so a sessiond that dies while the
- * session is opening kills it on restart (and the launcher itself gives up when it cannot
- * report "started").
+ * Start redbear-session-launch (as root) without its spec. The launcher does nothing but wait
+ * for the spec on stdin (it starts nothing and opens nothing before), so sessiond can start it
+ * ahead of a login — Node's startup is most of a login's time — and hand it the spec when the
+ * keystore session and the home are ready. It runs in its own session (setsid) with no pipe but
+ * stdin and fd 3 to us, so a sessiond crash does not take a running session down; a launcher
+ * still waiting for its spec when sessiond goes away reads EOF and exits without starting
+ * anything. The caller persists `pid`/`startTime` before `start()`, so a sessiond that dies
+ * while the session is opening kills it on restart (and the launcher itself gives up when it
+ * cannot report "started"). While no spec was sent the launcher keeps no event-loop reference.
  */
-export async function launchSession(
-  argv: string[],
-  root: string,
-  spec: sessionProto.SessionLaunchSpec,
-  startTimeoutMs: number,
-  onSpawn: (pid: number, start: string | null) => Promise<void>,
-): Promise<Leader> {
+export function spawnLauncher(argv: string[], root: string): PendingLauncher {
   const [cmd, ...args] = argv.length ? argv : defaultLauncher();
   if (!cmd) throw new ProtocolError('internal', 'no session launcher configured');
   const child = spawn(cmd, [...args, '--root', root], {
@@ -44,15 +54,15 @@ export async function launchSession(
     detached: true,
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
   });
+  let gone = false;
   const exited = new Promise<LeaderExit>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', () => resolve({ code: 127, signal: null }));
   });
-  const spawned = child.pid !== undefined ? onSpawn(child.pid, procStat(child.pid)?.start ?? null) : Promise.resolve();
-  const stdin = child.stdin as Writable;
+  void exited.then(() => (gone = true));
+  const stdin = child.stdin as Writable & { unref?: () => void; ref?: () => void };
   stdin.on('error', () => undefined);
-  stdin.end(JSON.stringify(spec) + '\n');
-  const status = child.stdio[3] as Readable;
+  const status = child.stdio[3] as Readable & { unref?: () => void; ref?: () => void };
   status.on('error', () => undefined);
   const started = new Promise<number>((resolve, reject) => {
     let buf = '';
@@ -72,28 +82,73 @@ export async function launchSession(
     });
     void exited.then((x) => reject(new ProtocolError('internal', `session launcher exited (${x.code ?? x.signal}) before the session started`)));
   });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProtocolError('timeout', `session did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
-  });
-  try {
-    await spawned;
-    await Promise.race([started, timeout]);
-  } catch (e) {
-    if (child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }
-    await exited;
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    status.destroy();
-  }
+  started.catch(() => undefined); // observed by start(); a launcher aborted before start() must not crash sessiond
+  // Waiting for a spec must not keep sessiond (or a test process) alive.
   child.unref();
-  const pid = child.pid!;
-  return { pid, start: procStat(pid)?.start ?? null, exited };
+  stdin.unref?.();
+  status.unref?.();
+
+  let aborted: Promise<void> | null = null;
+  const abort = (): Promise<void> => {
+    aborted ??= (async () => {
+      if (child.pid && !gone) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }
+      stdin.destroy();
+      status.destroy();
+      await exited;
+    })();
+    return aborted;
+  };
+
+  return {
+    pid: child.pid,
+    startTime: child.pid !== undefined ? (procStat(child.pid)?.start ?? null) : null,
+    get gone() {
+      return gone;
+    },
+    abort,
+    async start(spec, startTimeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ProtocolError('timeout', `session did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
+      });
+      try {
+        if (aborted) throw new ProtocolError('internal', 'session launcher was stopped');
+        status.ref?.();
+        stdin.end(JSON.stringify(spec) + '\n');
+        await Promise.race([started, timeout]);
+      } catch (e) {
+        await abort();
+        throw e;
+      } finally {
+        clearTimeout(timer);
+        status.destroy();
+      }
+      const pid = child.pid!;
+      return { pid, start: procStat(pid)?.start ?? null, exited };
+    },
+  };
+}
+
+/** spawnLauncher + persist (`onSpawn`) + start in one step. */
+export async function launchSession(
+  argv: string[],
+  root: string,
+  spec: sessionProto.SessionLaunchSpec,
+  startTimeoutMs: number,
+  onSpawn: (pid: number, start: string | null) => Promise<void>,
+): Promise<Leader> {
+  const l = spawnLauncher(argv, root);
+  try {
+    if (l.pid !== undefined) await onSpawn(l.pid, l.startTime);
+  } catch (e) {
+    await l.abort();
+    throw e;
+  }
+  return l.start(spec, startTimeoutMs);
 }

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import path from 'node:path';
 import { ProtocolError } from '@redbear/protocol';
 import type { Logger, Root } from '../runtime/index.js';
 import { isSecureFsError } from '../lib/securefs/index.js';
 import type { SessiondConfig } from './config.js';
-import { closeHome, openHome, type OpenHome } from './home.js';
-import { launchSession, type LeaderExit } from './launcher.js';
+import { closeHome, endHomeMount, openHome, releaseParkedMount, type HomeOptions, type OpenHome } from './home.js';
+import { spawnLauncher, type LeaderExit, type PendingLauncher } from './launcher.js';
 import type { AuthdPort, KeystorePort } from './ports.js';
 import { isAlive, signalLeader } from './proc.js';
 import { Seat, toRecord, transition, type SessionData } from './session.js';
@@ -90,6 +91,21 @@ export class SessionManager {
     return `${this.cfg.home.uri_prefix}/${uid}/`;
   }
 
+  private homeOptions(): HomeOptions {
+    const h = this.cfg.home;
+    return {
+      mount: {
+        mode: h.mount,
+        passwdFile: this.d.root.path('/etc/passwd'),
+        resolve: (p) => this.d.root.path(p),
+        lockedWaitMs: h.locked_wait_ms,
+        maxFileBuffer: h.write_buffer_mib * 1024 * 1024,
+      },
+      skel: h.skel ? this.d.root.path(h.skel) : null,
+      log: this.d.log,
+    };
+  }
+
   private emitSession(s: SessionData): void {
     this.d.emit('session', { session: toRecord(s) });
   }
@@ -138,6 +154,7 @@ export class SessionManager {
       }
       this.d.log.info('re-adopting a session', { sid: s.sid, uid: s.uid, state: s.state });
       s.home_open = false;
+      s.home_mount = null; // the previous sessiond unmounted it (or it died: the stale mount is replaced on reopen)
       if (s.state === 'locked') {
         await this.lockKeystore(s);
       } else {
@@ -154,12 +171,15 @@ export class SessionManager {
     }
     this.seat.check();
     await this.persist();
+    this.refillSpare();
   }
 
   /** Stop timers and close homes; sessions keep running and are re-adopted by the next start. */
   async close(): Promise<void> {
     this.closing = true;
     await this.serial(async () => {
+      await this.spare?.abort();
+      this.spare = null;
       for (const t of [...this.pollers.values(), ...this.idle.values()]) clearTimeout(t);
       this.pollers.clear();
       this.idle.clear();
@@ -167,16 +187,69 @@ export class SessionManager {
         await closeHome(h);
         this.homes.delete(sid);
       }
+      await releaseParkedMount(); // mounts of locked sessions
       this.d.keystore.close();
     });
   }
 
   // ---------------------------------------------------------------- login
 
+  /**
+   * The bundled launcher is kept started ahead (one spare, idle on its stdin, no session
+   * state, exits by itself when sessiond goes away): a login then skips Node's startup. The
+   * spare starts at the lowest CPU priority (it is background work: it must not slow what
+   * runs meanwhile) and is put back to sessiond's priority before it gets a spec — or not used.
+   * A configured launcher (`session.launcher`) is always started at login time.
+   */
+  private spare: PendingLauncher | null = null;
+
+  private refillSpare(): void {
+    if (this.closing || this.cfg.session.launcher.length > 0 || (this.spare && !this.spare.gone)) return;
+    try {
+      const spare = spawnLauncher([], this.d.root.dir);
+      this.spare = spare;
+      if (spare.pid !== undefined) {
+        try {
+          setPriority(spare.pid, 19);
+        } catch {
+          // stays at normal priority
+        }
+      }
+    } catch (e) {
+      this.spare = null;
+      this.d.log.warn('cannot start a spare session launcher', { error: (e as Error).message });
+    }
+  }
+
+  private takeLauncher(): PendingLauncher {
+    const spare = this.spare;
+    this.spare = null;
+    if (spare && !spare.gone && spare.pid !== undefined && this.cfg.session.launcher.length === 0) {
+      try {
+        const normal = getPriority(); // sessiond's own: what a launcher started now would inherit
+        setPriority(spare.pid, normal);
+        if (getPriority(spare.pid) === normal) return spare;
+      } catch {
+        // not usable at normal priority: start a fresh one
+      }
+    }
+    if (spare) void spare.abort();
+    return spawnLauncher(this.cfg.session.launcher, this.d.root.dir);
+  }
+
   async login(approval: string, vt: number): Promise<SessionData> {
     return this.serial(async () => {
       if (this.closing) throw new ProtocolError('unavailable', 'sessiond is stopping');
+      // Where a login's time goes (logged with "session started").
+      const timing: Record<string, number> = {};
+      let mark = performance.now();
+      const lap = (name: string) => {
+        const t = performance.now();
+        timing[name] = Math.round((t - mark) * 10) / 10;
+        mark = t;
+      };
       const acct = await this.d.authd.consume(approval, vt, 'login');
+      lap('consume_ms');
       if (this.seat.ofUser(acct.uid)) throw new ProtocolError('exists', `${acct.username} already has a session: unlock or activate it`);
       if (this.seat.onVt(vt)) throw new ProtocolError('conflict', `VT ${vt} is in use by another session`);
       if (!acct.keystore_grant && this.cfg.keystore.require) throw new ProtocolError('keystore_locked', 'no keystore grant came with the approval');
@@ -208,20 +281,32 @@ export class SessionManager {
       this.seat.add(s);
       this.seat.check();
       let leaderPid: number | null = null;
+      let launcher: PendingLauncher | null = null;
       try {
         await this.persist();
         this.emitSession(s);
+        lap('persist_ms');
         if (acct.keystore_grant) {
           const ks = await this.d.keystore.openSession(acct.keystore_grant, s.sid);
           s.keystore_token = ks.token;
           s.store_id = ks.storeId;
+          lap('keystore_ms');
           await this.persist();
           await this.openUserHome(s);
+          lap('home_ms');
         }
         s.validation = existsSync(this.d.root.path(this.cfg.validation.request));
-        const leader = await launchSession(
-          this.cfg.session.launcher,
-          this.d.root.dir,
+        // The launcher (the spare started ahead, else one started now) waits for its spec on
+        // stdin; its pid is persisted before it gets the spec.
+        launcher = this.takeLauncher();
+        if (launcher.pid !== undefined) {
+          leaderPid = launcher.pid;
+          s.leader_pid = launcher.pid;
+          s.leader_start = launcher.startTime;
+          await this.persist();
+        }
+        lap('spawn_ms');
+        const leader = await launcher.start(
           {
             sid: s.sid,
             uid: s.uid,
@@ -240,28 +325,27 @@ export class SessionManager {
             validation_timeout_ms: this.cfg.validation.timeout_ms,
           },
           this.cfg.session.start_timeout_ms,
-          async (pid, start) => {
-            leaderPid = pid;
-            s.leader_pid = pid;
-            s.leader_start = start;
-            await this.persist();
-          },
         );
+        lap('launch_ms');
         leaderPid = leader.pid;
         s.leader_pid = leader.pid;
         s.leader_start = leader.start;
         transition(s, 'started', this.now());
         this.seat.check();
         await this.persist();
+        lap('persist_started_ms');
         void leader.exited.then((x) => this.serial(() => this.onLeaderExit(s.sid, x, false)));
       } catch (e) {
         this.d.log.warn('login failed: unwinding', { sid: s.sid, uid: s.uid, error: (e as Error).message });
         if (leaderPid !== null) signalLeader(leaderPid, 'SIGKILL');
+        await launcher?.abort();
         transition(s, 'fail', this.now());
         await this.teardown(s, { code: null, signal: null }, 'failed');
+        this.refillSpare();
         throw toWireError(e);
       }
-      this.d.log.info('session started', { sid: s.sid, uid: s.uid, vt, leader: s.leader_pid, validation: s.validation });
+      this.d.log.info('session started', { sid: s.sid, uid: s.uid, vt, leader: s.leader_pid, validation: s.validation, timing });
+      this.refillSpare();
       this.emitSession(s);
       this.armIdle(s);
       await switchVt(this.cfg.vt.switch_command, vt, this.d.log);
@@ -274,7 +358,7 @@ export class SessionManager {
   private async openUserHome(s: SessionData): Promise<void> {
     if (!s.keystore_token || !s.store_id) return;
     const keys = this.d.keystore.keyProvider(s.keystore_token, s.store_id);
-    const home = await openHome(this.homeDir(s.uid), keys);
+    const home = await openHome(this.homeDir(s.uid), keys, { uid: s.uid, gid: s.gid }, this.homeOptions());
     this.homes.set(s.sid, home);
     s.home_open = true;
     s.home_mount = home.mount;
@@ -282,10 +366,15 @@ export class SessionManager {
     this.emitHome(s);
   }
 
-  private async closeUserHome(s: SessionData): Promise<void> {
+  /** lock: the mount stays (parked, requests wait for the unlock); end: unmounted. */
+  private async closeUserHome(s: SessionData, how: 'lock' | 'end' = 'end'): Promise<void> {
     const h = this.homes.get(s.sid);
     this.homes.delete(s.sid);
-    await closeHome(h);
+    await closeHome(h, how);
+    if (how === 'end') {
+      await endHomeMount(s.uid, this.homeOptions());
+      s.home_mount = null;
+    }
     if (s.home_open) {
       s.home_open = false;
       this.emitHome(s);
@@ -390,7 +479,7 @@ export class SessionManager {
     if (t) clearTimeout(t);
     this.idle.delete(s.sid);
     if (this.cfg.lock.policy === 'lock_domain') {
-      await this.closeUserHome(s);
+      await this.closeUserHome(s, 'lock');
       await this.lockKeystore(s);
       await this.persist();
     }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAccountFile, serializeAccountFile, type FileProblem, type ParsedFile } from './account-file.js';
 import { atomicReplace } from './atomic-write.js';
 import { AccountError } from './errors.js';
+import { readCached } from './file-cache.js';
 import { etcPath, type AccountFileName } from './paths.js';
 
 export interface AccountDb {
@@ -43,6 +44,36 @@ export async function readAccountDb(root: string): Promise<AccountDb> {
     shadow: s === null ? null : parseAccountFile('shadow', s),
     gshadow: gs === null ? null : parseAccountFile('gshadow', gs),
   };
+}
+
+function cachedParse<K extends AccountFileName>(root: string, name: K, required: boolean): Promise<ParsedFile<K> | null> {
+  const file = etcPath(root, name);
+  return readCached(`account:${name}`, file, (b) => {
+    if (b === null) {
+      if (required) throw new AccountError('missing_file', `${file} does not exist`, { file });
+      return null;
+    }
+    return parseAccountFile(name, b);
+  }).catch((e: unknown) => {
+    if (e instanceof AccountError) throw e;
+    throw new AccountError('io', `cannot read ${file}`, { file, cause: e });
+  });
+}
+
+/**
+ * readAccountDb for read-only lookups: the same result, from a parse cache that re-stats every
+ * file on each call (see file-cache.ts). The returned objects are shared: do not mutate them.
+ * Write paths use readAccountDb under the lock instead.
+ */
+export async function readAccountDbCached(root: string): Promise<AccountDb> {
+  const [lookup, gshadow] = await Promise.all([readLookupDb(root), cachedParse(root, 'gshadow', false)]);
+  return { ...lookup, gshadow };
+}
+
+/** What user lookups need (no gshadow): passwd, group and shadow through the parse cache. */
+export async function readLookupDb(root: string): Promise<Omit<AccountDb, 'gshadow'>> {
+  const [passwd, group, shadow] = await Promise.all([cachedParse(root, 'passwd', true), cachedParse(root, 'group', true), cachedParse(root, 'shadow', false)]);
+  return { passwd: passwd!, group: group!, shadow };
 }
 
 export async function readAccountFile<K extends AccountFileName>(root: string, file: K): Promise<ParsedFile<K> | null> {

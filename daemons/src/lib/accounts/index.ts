@@ -20,3 +20,4 @@ export * from './database.js';
 export * from './users.js';
 export * from './passwords.js';
 export * from './query.js';
+export * from './file-cache.js';

@@ -3,7 +3,7 @@
  * Only the keys this library needs are typed; all raw values are kept.
  * Defaults are shadow-utils' built-in defaults when a key is absent.
  */
-import { readFile } from 'node:fs/promises';
+import { readCached } from './file-cache.js';
 import { etcPath } from './paths.js';
 
 export interface LoginDefs {
@@ -75,10 +75,7 @@ export function parseLoginDefs(text: string): LoginDefs {
 
 /** Read `<root>/etc/login.defs`; a missing file yields all defaults. */
 export async function readLoginDefs(root: string): Promise<LoginDefs> {
-  try {
-    return parseLoginDefs(await readFile(etcPath(root, 'login.defs'), 'utf8'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return parseLoginDefs('');
-    throw e;
-  }
+  // Re-stated on every call, parsed again only when the file changed (file-cache.ts).
+  const defs = await readCached('login.defs', etcPath(root, 'login.defs'), (b) => parseLoginDefs(b === null ? '' : b.toString('utf8')));
+  return { ...defs, raw: { ...defs.raw } };
 }

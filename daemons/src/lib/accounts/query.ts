@@ -1,7 +1,11 @@
-/** Read-only lookups. These take no lock (files are replaced atomically) and skip malformed lines. */
+/**
+ * Read-only lookups. These take no lock (files are replaced atomically) and skip malformed lines.
+ * They read through the parse cache (file-cache.ts): every call re-stats the files, so changes
+ * made by other programs are seen at once; records share the cached entries (read-only).
+ */
 import { findEntry } from './account-file.js';
 import type { AccountsConfig } from './config.js';
-import { readAccountDb, type AccountDb } from './database.js';
+import { readLookupDb, type AccountDb } from './database.js';
 import type { PasswdEntry, ShadowEntry } from './formats.js';
 import { readLoginDefs } from './login-defs.js';
 import { accountState, daysSinceEpoch, isHumanUser, readShells, type AccountState } from './state.js';
@@ -16,7 +20,7 @@ export interface UserRecord {
   fullName: string;
 }
 
-function record(db: AccountDb, pw: PasswdEntry): UserRecord {
+function record(db: Omit<AccountDb, 'gshadow'>, pw: PasswdEntry): UserRecord {
   const primary = db.group.entries.find((g) => g.gid === pw.gid)?.name;
   const supplementary = db.group.entries.filter((g) => g.members.includes(pw.name) && g.name !== primary).map((g) => g.name);
   return {
@@ -28,19 +32,19 @@ function record(db: AccountDb, pw: PasswdEntry): UserRecord {
 }
 
 export async function getUser(root: string, username: string): Promise<UserRecord | null> {
-  const db = await readAccountDb(root);
+  const db = await readLookupDb(root);
   const pw = findEntry(db.passwd, username);
   return pw ? record(db, pw) : null;
 }
 
 export async function listUsers(root: string): Promise<UserRecord[]> {
-  const db = await readAccountDb(root);
+  const db = await readLookupDb(root);
   return db.passwd.entries.map((pw) => record(db, pw));
 }
 
 /** Users with uid in [UID_MIN, UID_MAX] and a usable login shell (see isHumanUser). */
 export async function humanUsers(root: string, config: AccountsConfig = {}): Promise<UserRecord[]> {
-  const [db, defs, shells] = await Promise.all([readAccountDb(root), config.loginDefs ?? readLoginDefs(root), readShells(root)]);
+  const [db, defs, shells] = await Promise.all([readLookupDb(root), config.loginDefs ?? readLoginDefs(root), readShells(root)]);
   return db.passwd.entries.filter((pw) => isHumanUser(pw, defs, shells)).map((pw) => record(db, pw));
 }
 

@@ -6,7 +6,7 @@
  * locked, no_password, disabled_shell, account_expired,
  * password_change_required, inactive, password_expired.
  */
-import { readFile } from 'node:fs/promises';
+import { readCached } from './file-cache.js';
 import type { PasswdEntry, ShadowEntry } from './formats.js';
 import type { LoginDefs } from './login-defs.js';
 import { etcPath } from './paths.js';
@@ -52,12 +52,9 @@ export function parseShells(text: string): string[] {
 
 /** `<root>/etc/shells` as a list, or null when the file does not exist. */
 export async function readShells(root: string): Promise<string[] | null> {
-  try {
-    return parseShells(await readFile(etcPath(root, 'shells'), 'utf8'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+  // Re-stated on every call, parsed again only when the file changed (file-cache.ts).
+  const shells = await readCached('shells', etcPath(root, 'shells'), (b) => (b === null ? null : parseShells(b.toString('utf8'))));
+  return shells === null ? null : [...shells];
 }
 
 /** Locked: `!` or `*` prefix (usermod -L, passwd -l, system accounts), including a bare `!`/`*`. */

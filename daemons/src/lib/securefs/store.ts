@@ -346,6 +346,24 @@ export class SecureStore {
     });
   }
 
+  /**
+   * Index-only attribute change (chmod / utimens): mode bits and/or mtime of a file or directory.
+   * No content is rewritten. The root directory has no entry and cannot be changed (`invalid_argument`).
+   */
+  async setAttributes(path: string, attrs: { mode?: number; mtimeMs?: number }): Promise<void> {
+    const p = normalizePath(path);
+    if (p === '/') throw new SecureFsError('invalid_argument', 'the root directory has no attributes to change');
+    const { mode, mtimeMs } = attrs;
+    if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)) throw new SecureFsError('invalid_argument', 'mode must be 0..0o7777', { path: p });
+    if (mtimeMs !== undefined && !Number.isFinite(mtimeMs)) throw new SecureFsError('invalid_argument', 'mtime must be a finite number', { path: p });
+    await this.core.exclusive(async () => {
+      const e = this.get(p);
+      const entries = new Map(this.core.state.entries);
+      entries.set(p, { ...e, mode: mode ?? e.mode, mtimeMs: mtimeMs ?? e.mtimeMs });
+      await this.core.commit(entries);
+    });
+  }
+
   /** Zero all keys held by the store; every later call fails with `closed`. */
   async close(): Promise<void> {
     if (this.core.closed) return;

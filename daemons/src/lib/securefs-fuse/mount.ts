@@ -1,0 +1,713 @@
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { constants } from 'node:os';
+import path from 'node:path';
+import { isSecureFsError, type SecureStore, type StoreStat } from '../securefs/index.js';
+import { cloexecFuseFds } from './cloexec.js';
+import { loadFuse, type FuseInstance, type FuseOps, type FuseStat, type FuseStatfs } from './binding.js';
+import { err, isIntegrityError, toErrno } from './errno.js';
+
+const E = constants.errno;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const NO_ID = 0xffffffff; // chown(-1)
+/**
+ * libfuse 2 hands UTIME_NOW / UTIME_OMIT to utimens as tv_sec 0, tv_nsec 2^30-1 / 2^30-2, which
+ * fuse-native turns into 1073 ms after the epoch. Both are read as "now".
+ */
+const UTIME_SPECIAL_MS = 1073;
+
+export const DEFAULT_MAX_FILE_BUFFER = 256 * 1024 * 1024;
+export const DEFAULT_LOCKED_WAIT_MS = 5_000;
+const MOUNT_TIMEOUT_MS = 10_000;
+const DRAIN_TIMEOUT_MS = 10_000;
+const MIN_CAPACITY = 64 * 1024;
+
+export interface MountOptions {
+  /** Owner reported for every file and directory (the session user). */
+  uid: number;
+  gid: number;
+  /**
+   * Integrity failures (tampering, corruption, rollback) and unexpected errors. They reach the
+   * caller as EIO; this is where they are logged loudly. Default: console.error.
+   */
+  onError?: (e: Error, ctx: { op: string; path: string }) => void;
+  /**
+   * While detached (session locked, store closed): how long a request waits for `attach` before
+   * it fails with EACCES. 0 = fail at once. Default 5000.
+   */
+  lockedWaitMs?: number;
+  /** Largest file a handle may buffer for writing (bytes); past it writes fail with EFBIG. Default 256 MiB. */
+  maxFileBuffer?: number;
+  /** fuse-native debug output. */
+  debug?: boolean;
+}
+
+export interface MountStats {
+  openFiles: number;
+  openHandles: number;
+  dirtyFiles: number;
+  bufferedBytes: number;
+  commits: number;
+}
+
+/** A SecureFS store mounted with FUSE. */
+export interface StoreMount {
+  readonly mountpoint: string;
+  /** Whether a store is attached (requests are served). */
+  readonly attached: boolean;
+  readonly stats: Readonly<MountStats>;
+  /** Commit every file with buffered writes as a new version. */
+  flush(): Promise<void>;
+  /**
+   * Commit buffered writes, drop cached plaintext and stop using the store (the caller may then
+   * close it). The mount stays; requests wait up to `lockedWaitMs` for `attach`, then EACCES.
+   */
+  detach(): Promise<void>;
+  /** Serve requests from `store` again (a reopened store of the same home). */
+  attach(store: SecureStore): void;
+  /** Commit buffered writes, then unmount (lazily when busy). Idempotent. */
+  unmount(): Promise<void>;
+}
+
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.tail.then(f, f);
+    this.tail = r.catch(() => undefined);
+    return r;
+  }
+}
+
+/** The mount's view of one open file, shared by every handle on it. */
+interface OpenFile {
+  path: string;
+  refs: number;
+  /** Loaded content (capacity ≥ size) once the file is written to; reads are then served from it. */
+  data: Buffer | null;
+  size: number;
+  dirty: boolean;
+  mtimeMs: number;
+  /** Unlinked or replaced: never commit again. */
+  gone: boolean;
+  lock: Mutex;
+}
+
+interface Handle {
+  file: OpenFile;
+  flags: number;
+}
+
+interface Waiter {
+  resolve(s: SecureStore): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+function within(p: string, dir: string): boolean {
+  return dir === '/' || p === dir || p.startsWith(dir + '/');
+}
+
+async function withLocks<T>(files: OpenFile[], f: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = files;
+  return first ? first.lock.run(() => withLocks(rest, f)) : f();
+}
+
+function sh(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => execFile(cmd, args, { timeout: 10_000 }, (e) => (e ? reject(e) : resolve())));
+}
+
+class SecureFsMount implements StoreMount {
+  private store: SecureStore | null;
+  private fuse: FuseInstance | null = null;
+  private readonly files = new Map<string, OpenFile>();
+  private readonly handles = new Map<number, Handle>();
+  private readonly waiters = new Set<Waiter>();
+  private readonly renames = new Mutex();
+  private nextFd = 1;
+  private inflight = 0;
+  private drainWaiters: Array<() => void> = [];
+  private closing = false;
+  private unmounted: Promise<void> | null = null;
+  private commits = 0;
+  private readonly mountedAt = Date.now();
+  private readonly lockedWaitMs: number;
+  private readonly maxBuf: number;
+  private readonly storeDir: string;
+
+  constructor(
+    store: SecureStore,
+    readonly mountpoint: string,
+    private readonly opts: MountOptions,
+  ) {
+    this.store = store;
+    this.storeDir = store.dir;
+    this.lockedWaitMs = opts.lockedWaitMs ?? DEFAULT_LOCKED_WAIT_MS;
+    this.maxBuf = opts.maxFileBuffer ?? DEFAULT_MAX_FILE_BUFFER;
+  }
+
+  get attached(): boolean {
+    return this.store !== null;
+  }
+
+  get stats(): MountStats {
+    let dirty = 0;
+    let bytes = 0;
+    for (const f of this.files.values()) {
+      if (f.dirty) dirty++;
+      bytes += f.data?.length ?? 0;
+    }
+    return { openFiles: this.files.size, openHandles: this.handles.size, dirtyFiles: dirty, bufferedBytes: bytes, commits: this.commits };
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    const Fuse = loadFuse();
+    const fuse = new Fuse(this.mountpoint, this.ops(), {
+      force: true, // a stale mount (ENOTCONN, left by a crashed sessiond) is lazily unmounted first
+      mkdir: false,
+      allowOther: true,
+      defaultPermissions: true,
+      // fuse-native has no big_writes switch; without it libfuse 2 splits writes into 4 KiB
+      // requests (about 4x slower). The options are joined with commas, so it rides along here.
+      fsname: 'securefs,big_writes',
+      subtype: 'redbear-securefs',
+      timeout: false,
+      debug: this.opts.debug ?? false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`FUSE mount of ${this.mountpoint} did not come up within ${MOUNT_TIMEOUT_MS} ms`)), MOUNT_TIMEOUT_MS);
+      fuse.mount((e) => {
+        clearTimeout(timer);
+        if (e) reject(e);
+        else resolve();
+      });
+    })
+      .then(() => cloexecFuseFds()) // also done in init; here a failure unmounts
+      .catch(async (e: Error) => {
+        await sh('fusermount', ['-uz', this.mountpoint]).catch(() => undefined);
+        throw e;
+      });
+    this.fuse = fuse;
+  }
+
+  attach(store: SecureStore): void {
+    if (this.closing) throw new Error('mount is closing');
+    this.store = store;
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.resolve(store);
+    }
+    this.waiters.clear();
+    // Files whose last handle went away while their commit failed (e.g. keys were locked).
+    void this.commitAll(store);
+  }
+
+  async detach(): Promise<void> {
+    const s = this.store;
+    if (!s) return;
+    this.store = null;
+    await this.drain();
+    await this.commitAll(s);
+    this.dropClean();
+  }
+
+  async flush(): Promise<void> {
+    if (this.store) await this.commitAll(this.store);
+  }
+
+  unmount(): Promise<void> {
+    this.unmounted ??= this.doUnmount();
+    return this.unmounted;
+  }
+
+  private async doUnmount(): Promise<void> {
+    this.closing = true;
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(err('EIO', 'unmounting'));
+    }
+    this.waiters.clear();
+    await this.drain();
+    if (this.store) await this.commitAll(this.store);
+    this.store = null;
+    const fuse = this.fuse;
+    this.fuse = null;
+    if (fuse) {
+      // fuse-native runs `fusermount -uz` (lazy: a busy mount is detached at once and goes away
+      // when its last user does; requests meanwhile get EIO), then releases its thread.
+      await new Promise<void>((resolve) => fuse.unmount((e) => (e ? sh('umount', ['-l', this.mountpoint]).catch(() => undefined).then(resolve) : resolve())));
+    }
+    for (const f of this.files.values()) f.data = null;
+    this.files.clear();
+    this.handles.clear();
+  }
+
+  private drain(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, DRAIN_TIMEOUT_MS);
+      this.drainWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private async commitAll(s: SecureStore): Promise<void> {
+    for (const f of [...this.files.values()]) {
+      if (!f.dirty) continue;
+      await f.lock
+        .run(() => this.commit(s, f))
+        .catch((e: Error) => this.report(e, 'commit', f.path));
+      if (f.refs === 0 && !f.dirty) this.forget(f);
+    }
+  }
+
+  /** Drop cached plaintext of files without pending writes (on detach: nothing readable stays in memory). */
+  private dropClean(): void {
+    for (const f of this.files.values()) if (!f.dirty) f.data = null;
+  }
+
+  private forget(f: OpenFile): void {
+    f.data = null;
+    if (this.files.get(f.path) === f) this.files.delete(f.path);
+  }
+
+  private report(e: Error, op: string, p: string): void {
+    const h = this.opts.onError ?? ((x: Error, c: { op: string; path: string }) => console.error(`securefs-fuse: ${c.op} ${c.path}: ${x.message}`));
+    try {
+      h(e, { op, path: p });
+    } catch {
+      // a failing logger must not fail the request
+    }
+  }
+
+  // ------------------------------------------------------------------ request plumbing
+
+  private acquire(): Promise<SecureStore> {
+    if (this.closing) return Promise.reject(err('EIO', 'unmounting'));
+    if (this.store) return Promise.resolve(this.store);
+    if (this.lockedWaitMs <= 0) return Promise.reject(err('EACCES', 'the home is locked'));
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(w);
+          reject(err('EACCES', 'the home is locked'));
+        }, this.lockedWaitMs),
+      };
+      this.waiters.add(w);
+    });
+  }
+
+  /** Run one request against the attached store (waiting, bounded, while detached). */
+  private async run<T>(op: string, p: string, f: (s: SecureStore) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const s = await this.acquire();
+      this.inflight++;
+      try {
+        return await f(s);
+      } catch (e) {
+        // The store was detached and closed under this request: wait for the next one.
+        if (isSecureFsError(e, 'closed') && this.store !== s && attempt < 2) continue;
+        if (isIntegrityError(e)) this.report(e as Error, op, p);
+        else if (toErrno(e) === E.EIO && !this.closing) this.report(e as Error, op, p);
+        throw e;
+      } finally {
+        if (--this.inflight === 0) {
+          const ws = this.drainWaiters;
+          this.drainWaiters = [];
+          for (const w of ws) w();
+        }
+      }
+    }
+  }
+
+  private static reply(cb: (code: number) => void, p: Promise<number | void>): void {
+    p.then(
+      (n) => cb(typeof n === 'number' ? n : 0),
+      (e: unknown) => cb(-toErrno(e)),
+    );
+  }
+
+  private static replyValue<T>(cb: (code: number, v?: T) => void, p: Promise<T>): void {
+    p.then(
+      (v) => cb(0, v),
+      (e: unknown) => cb(-toErrno(e)),
+    );
+  }
+
+  private handle(fd: number): Handle {
+    const h = this.handles.get(fd);
+    if (!h) throw err('EBADF');
+    return h;
+  }
+
+  private stat(type: 'file' | 'dir', size: number, mtimeMs: number, mode: number): FuseStat {
+    return {
+      mode: (type === 'dir' ? S_IFDIR : S_IFREG) | (mode & 0o7777),
+      uid: this.opts.uid,
+      gid: this.opts.gid,
+      size,
+      nlink: type === 'dir' ? 2 : 1,
+      blksize: 65536,
+      blocks: Math.ceil(size / 512),
+      atime: mtimeMs,
+      mtime: mtimeMs,
+      ctime: mtimeMs,
+    };
+  }
+
+  private statOf(p: string, st: StoreStat): FuseStat {
+    const of = st.type === 'file' ? this.files.get(p) : undefined;
+    if (of?.data) return this.stat('file', of.size, of.dirty ? of.mtimeMs : st.mtimeMs, st.mode);
+    return this.stat(st.type, st.size, p === '/' ? Math.max(st.mtimeMs, this.mountedAt) : st.mtimeMs, st.mode);
+  }
+
+  // ------------------------------------------------------------------ file content
+
+  /** Load a file's content for writing (at most `limit` bytes of it). Call under the file's lock. */
+  private async load(s: SecureStore, f: OpenFile, limit = Infinity): Promise<void> {
+    if (f.data) return;
+    const st = await s.stat(f.path);
+    if (st.type !== 'file') throw err('EISDIR');
+    const n = Math.min(st.size, limit);
+    if (n > this.maxBuf) throw err('EFBIG', `${f.path}: ${st.size} bytes is more than the ${this.maxBuf}-byte write buffer`);
+    const content = n === 0 ? Buffer.alloc(0) : n === st.size ? await s.readFile(f.path) : await s.read(f.path, 0, n);
+    const buf = Buffer.alloc(Math.max(MIN_CAPACITY, content.length));
+    content.copy(buf);
+    content.fill(0);
+    f.data = buf;
+    f.size = content.length;
+    f.mtimeMs = st.mtimeMs;
+  }
+
+  private reserve(f: OpenFile, need: number): void {
+    if (need > this.maxBuf) throw err('EFBIG', `${f.path}: the write buffer is limited to ${this.maxBuf} bytes`);
+    const data = f.data!;
+    if (data.length >= need) return;
+    const cap = Math.min(this.maxBuf, Math.max(need, data.length * 2));
+    const nb = Buffer.alloc(cap);
+    data.copy(nb, 0, 0, f.size);
+    data.fill(0);
+    f.data = nb;
+  }
+
+  private resize(f: OpenFile, size: number): void {
+    this.reserve(f, size);
+    if (size < f.size) f.data!.fill(0, size, f.size);
+    f.size = size;
+    f.dirty = true;
+    f.mtimeMs = Date.now();
+  }
+
+  /** Commit a file's buffered content as a new version. Call under the file's lock. */
+  private async commit(s: SecureStore, f: OpenFile): Promise<void> {
+    if (!f.dirty || !f.data || f.gone) {
+      f.dirty = false;
+      return;
+    }
+    await s.writeFile(f.path, f.data.subarray(0, f.size));
+    f.dirty = false;
+    this.commits++;
+  }
+
+  private openFile(p: string): OpenFile {
+    let f = this.files.get(p);
+    if (!f) {
+      f = { path: p, refs: 0, data: null, size: 0, dirty: false, mtimeMs: 0, gone: false, lock: new Mutex() };
+      this.files.set(p, f);
+    }
+    return f;
+  }
+
+  private newHandle(f: OpenFile, flags: number): number {
+    f.refs++;
+    let fd = this.nextFd;
+    while (this.handles.has(fd) || fd === 0) fd = (fd + 1) % 0x7fffffff;
+    this.nextFd = (fd + 1) % 0x7fffffff;
+    this.handles.set(fd, { file: f, flags });
+    return fd;
+  }
+
+  // ------------------------------------------------------------------ FUSE operations
+
+  private ops(): Partial<FuseOps> {
+    const R = SecureFsMount.reply;
+    const V = SecureFsMount.replyValue;
+    return {
+      init: (cb) => {
+        // The earliest point after fuse_mount(): nothing spawned from here on inherits /dev/fuse.
+        try {
+          cloexecFuseFds();
+        } catch {
+          // start() retries and fails the mount
+        }
+        cb(0);
+      },
+
+      getattr: (p, cb) => V(cb, this.run('getattr', p, async (s) => this.statOf(p, await s.stat(p)))),
+
+      readdir: (p, cb) => {
+        this.run('readdir', p, async (s) => {
+          const list = await s.list(p);
+          const dir = this.statOf(p, await s.stat(p));
+          const names = ['.', '..', ...list.map((e) => e.name)];
+          const stats = [dir, dir, ...list.map((e) => this.statOf(p === '/' ? `/${e.name}` : `${p}/${e.name}`, e))];
+          return { names, stats };
+        }).then(
+          (r) => cb(0, r.names, r.stats),
+          (e: unknown) => cb(-toErrno(e)),
+        );
+      },
+
+      open: (p, flags, cb) =>
+        V(
+          cb,
+          this.run('open', p, async (s) => {
+            if (!this.files.has(p)) {
+              const st = await s.stat(p);
+              if (st.type !== 'file') throw err('EISDIR');
+            }
+            return this.newHandle(this.openFile(p), flags);
+          }),
+        ),
+
+      create: (p, mode, cb) =>
+        V(
+          cb,
+          this.run('create', p, async (s) => {
+            await s.writeFile(p, Buffer.alloc(0), { mode: mode & 0o7777 });
+            const f = this.openFile(p);
+            f.data = Buffer.alloc(MIN_CAPACITY);
+            f.size = 0;
+            f.dirty = false;
+            f.gone = false;
+            f.mtimeMs = Date.now();
+            return this.newHandle(f, 2); // O_RDWR
+          }),
+        ),
+
+      read: (p, fd, buf, len, pos, cb) =>
+        R(
+          cb,
+          this.run('read', p, async (s) => {
+            const f = this.handle(fd).file;
+            if (f.data) {
+              const end = Math.min(f.size, pos + len);
+              return end > pos ? f.data.copy(buf, 0, pos, end) : 0;
+            }
+            const got = await s.read(f.path, pos, len);
+            got.copy(buf);
+            got.fill(0);
+            return got.length;
+          }),
+        ),
+
+      write: (p, fd, buf, len, pos, cb) =>
+        R(
+          cb,
+          this.run('write', p, async (s) => {
+            const f = this.handle(fd).file;
+            return f.lock.run(async () => {
+              await this.load(s, f);
+              const end = pos + len;
+              this.reserve(f, end);
+              buf.copy(f.data!, pos, 0, len);
+              if (end > f.size) f.size = end;
+              f.dirty = true;
+              f.mtimeMs = Date.now();
+              return len;
+            });
+          }),
+        ),
+
+      flush: (p, fd, cb) => {
+        const h = this.handles.get(fd);
+        if (!h?.file.dirty) return cb(0);
+        R(cb, this.run('flush', p, (s) => h.file.lock.run(() => this.commit(s, h.file))));
+      },
+
+      fsync: (p, _datasync, fd, cb) => {
+        const h = this.handles.get(fd);
+        if (!h?.file.dirty) return cb(0);
+        R(cb, this.run('fsync', p, (s) => h.file.lock.run(() => this.commit(s, h.file))));
+      },
+
+      release: (p, fd, cb) => {
+        const h = this.handles.get(fd);
+        if (!h) return cb(0);
+        this.handles.delete(fd);
+        const f = h.file;
+        const done = f.dirty ? this.run('release', p, (s) => f.lock.run(() => this.commit(s, f))) : Promise.resolve();
+        done
+          .catch((e: Error) => this.report(e, 'release (the writes stay buffered until the next attach)', f.path))
+          .finally(() => {
+            f.refs--;
+            if (f.refs === 0 && !f.dirty) this.forget(f);
+            cb(0);
+          });
+      },
+
+      truncate: (p, size, cb) =>
+        R(
+          cb,
+          this.run('truncate', p, async (s) => {
+            if (size > this.maxBuf) throw err('EFBIG');
+            const f = this.openFile(p);
+            try {
+              await f.lock.run(async () => {
+                await this.load(s, f, size);
+                this.resize(f, size);
+                await this.commit(s, f);
+              });
+            } finally {
+              if (f.refs === 0 && !f.dirty) this.forget(f);
+            }
+          }),
+        ),
+
+      ftruncate: (p, fd, size, cb) =>
+        R(
+          cb,
+          this.run('ftruncate', p, async (s) => {
+            const f = this.handle(fd).file;
+            await f.lock.run(async () => {
+              await this.load(s, f, size);
+              this.resize(f, size);
+            });
+          }),
+        ),
+
+      unlink: (p, cb) =>
+        R(
+          cb,
+          this.run('unlink', p, async (s) => {
+            const f = this.files.get(p);
+            const go = async () => {
+              await s.unlink(p);
+              if (f) {
+                f.gone = true;
+                f.dirty = false;
+                this.forget(f);
+              }
+            };
+            await (f ? f.lock.run(go) : go());
+          }),
+        ),
+
+      rename: (src, dest, cb) =>
+        R(
+          cb,
+          this.run('rename', src, (s) =>
+            this.renames.run(async () => {
+              const affected = [...this.files.values()].filter((f) => within(f.path, src) || within(f.path, dest)).sort((a, b) => (a.path < b.path ? -1 : 1));
+              await withLocks(affected, async () => {
+                await s.rename(src, dest);
+                for (const f of affected) {
+                  if (this.files.get(f.path) === f) this.files.delete(f.path);
+                  if (within(f.path, src)) f.path = dest + f.path.slice(src.length);
+                  else f.gone = true; // replaced by the rename
+                }
+                for (const f of affected) if (!f.gone) this.files.set(f.path, f);
+              });
+            }),
+          ),
+        ),
+
+      mkdir: (p, mode, cb) => R(cb, this.run('mkdir', p, (s) => s.mkdir(p, { mode: mode & 0o7777 }))),
+
+      rmdir: (p, cb) => R(cb, this.run('rmdir', p, (s) => s.rmdir(p))),
+
+      chmod: (p, mode, cb) =>
+        R(
+          cb,
+          this.run('chmod', p, async (s) => {
+            if (p === '/') throw err('EPERM', 'the root of the home keeps mode 0700');
+            await s.setAttributes(p, { mode: mode & 0o7777 });
+          }),
+        ),
+
+      chown: (p, uid, gid, cb) => {
+        const ok = (uid === NO_ID || uid === this.opts.uid) && (gid === NO_ID || gid === this.opts.gid);
+        cb(ok ? 0 : -E.EPERM);
+      },
+
+      utimens: (p, _atime, mtime, cb) =>
+        R(
+          cb,
+          this.run('utimens', p, async (s) => {
+            if (p === '/') return;
+            const mt = mtime === UTIME_SPECIAL_MS ? Date.now() : mtime;
+            const f = this.files.get(p);
+            const go = async () => {
+              if (f) await this.commit(s, f); // the commit would set mtime = now afterwards
+              await s.setAttributes(p, { mtimeMs: mt });
+              if (f) f.mtimeMs = mt;
+            };
+            await (f ? f.lock.run(go) : go());
+          }),
+        ),
+
+      statfs: (_p, cb) => V(cb, this.statfs()),
+    };
+  }
+
+  private async statfs(): Promise<FuseStatfs> {
+    const st = await fs.statfs(this.storeDir);
+    let bsize = st.bsize;
+    let blocks = st.blocks;
+    let bfree = st.bfree;
+    let bavail = st.bavail;
+    while (blocks > 0xffffffff) {
+      bsize *= 2;
+      blocks = Math.floor(blocks / 2);
+      bfree = Math.floor(bfree / 2);
+      bavail = Math.floor(bavail / 2);
+    }
+    const clamp = (n: number) => Math.min(n, 0xffffffff);
+    return { bsize, frsize: bsize, blocks, bfree, bavail, files: clamp(st.files), ffree: clamp(st.ffree), favail: clamp(st.ffree), fsid: 0, flag: 0, namemax: 255 };
+  }
+}
+
+/**
+ * Mount an open store at `mountpoint` (an existing directory) with FUSE: allow_other +
+ * default_permissions, everything owned by `uid:gid`. Must run as root. Never touch the mount
+ * synchronously from this process: FUSE requests are answered on this event loop.
+ */
+export async function mountStore(store: SecureStore, mountpoint: string, opts: MountOptions): Promise<StoreMount> {
+  const m = new SecureFsMount(store, path.resolve(mountpoint), opts);
+  await m.start();
+  return m;
+}
+
+/** Lazily unmount whatever is mounted at `mountpoint` (a stale mount left by a dead process). */
+export async function forceUnmount(mountpoint: string): Promise<void> {
+  await sh('fusermount', ['-uz', mountpoint]).catch(() => sh('umount', ['-l', mountpoint]));
+}
+
+/** The filesystem type `/proc/self/mountinfo` lists for the top mount at `mountpoint`, or null. */
+export async function mountType(mountpoint: string): Promise<string | null> {
+  const want = path.resolve(mountpoint);
+  const text = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  let type: string | null = null;
+  for (const l of text.split('\n')) {
+    const f = l.split(' ');
+    if (f[4] === undefined || unescape(f[4]) !== want) continue;
+    const sep = f.indexOf('-');
+    type = sep >= 0 ? (f[sep + 1] ?? '') : ''; // later lines are mounted on top
+  }
+  return type;
+}
+
+/** Whether `/proc/self/mountinfo` lists a mount at `mountpoint`. */
+export async function isMounted(mountpoint: string): Promise<boolean> {
+  return (await mountType(mountpoint)) !== null;
+}
+
+/** The fstype of a home mounted by this module. */
+export const FUSE_TYPE = 'fuse.redbear-securefs';
