@@ -169,9 +169,11 @@ class SecureFsMount implements StoreMount {
       mkdir: false,
       allowOther: true,
       defaultPermissions: true,
-      // fuse-native has no big_writes switch; without it libfuse 2 splits writes into 4 KiB
-      // requests (about 4x slower). The options are joined with commas, so it rides along here.
-      fsname: 'securefs,big_writes',
+      // fuse-native has no big_writes or nonempty switch; the options are joined with commas, so
+      // they ride along here. big_writes: without it libfuse 2 splits writes into 4 KiB requests
+      // (about 4x slower). nonempty: the plaintext home authd created from /etc/skel is covered by
+      // the store (which got its own copy of skel); libfuse 2 refuses a non-empty mountpoint otherwise.
+      fsname: 'securefs,big_writes,nonempty',
       subtype: 'redbear-securefs',
       timeout: false,
       debug: this.opts.debug ?? false,
