@@ -57,9 +57,9 @@ describe.skipIf(!built || !isRoot)('redbear-selftest --start-stack (as root)', (
     for (const ok of OK) expect(m).toContain(ok);
     const sfs = m.filter((l) => l.startsWith('SELFTEST: securefs home'));
     expect(sfs).toHaveLength(1);
-    // No FUSE mount exists in this stack: the home is open inside sessiond, so SKIPPED with the reason.
-    expect(sfs[0]).toMatch(/^SELFTEST: securefs home (ok( \(.*\))?|SKIPPED \(.+\))$/);
-    expect(sfs[0]).toMatch(/SKIPPED \(home not mounted: SecureFS is open inside sessiond but no FUSE mount is configured/);
+    // sessiond mounts the home with FUSE (as root, /dev/fuse present): the round trip runs for real.
+    expect(sfs[0]).toBe('SELFTEST: securefs home ok');
+    expect(r.stdout).toMatch(/selftest: securefs: wrote and read back \d+ bytes through \S+; \d+ store files under \/state\/secure\/home\/1000\/ contain no plaintext/);
     expect(m.filter((l) => l.includes('FAILED'))).toEqual([]);
     // The markers come in the seed's order, after the evidence lines.
     expect(m.slice(0, 3)).toEqual(OK);
@@ -77,8 +77,16 @@ describe.skipIf(!built || !isRoot)('redbear-selftest --start-stack (as root)', (
       ['oobe', 'ok'],
       ['lock', 'ok'],
       ['switch', 'ok'],
-      ['securefs', 'skipped'],
+      ['securefs', 'ok'],
     ]);
+  }, 120_000);
+
+  it('without a mounted home the securefs line is an explicit SKIPPED, never ok', async () => {
+    const r = await selftest(['--start-stack', '--stack-set', 'sessiond.home.mount="none"']);
+    const m = markers(r.stdout);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(m).not.toContain('SELFTEST: securefs home ok');
+    expect(m).toContain('SELFTEST: securefs home SKIPPED (home not mounted: SecureFS is open inside sessiond but no FUSE mount is configured)');
   }, 120_000);
 
   it('a session command that exits at once: no oobe ok marker, FAILED lines, non-zero exit', async () => {
