@@ -1,7 +1,7 @@
 import { constants, promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ProtocolError } from '@redbear/protocol';
-import { getUser, humanUsers, isLockedHash, isRacy, statBigint, type UserRecord } from '../lib/accounts/index.js';
+import { getUser, humanUsers, isLockedHash, isRacy, statBigint, trustsTimestamps, type UserRecord } from '../lib/accounts/index.js';
 import type { Root } from '../runtime/index.js';
 import { toProtocolError } from './account-errors.js';
 import type { AuthdConfig } from './config.js';
@@ -35,7 +35,8 @@ export class UserDirectory {
    * every user's picture on every call and most users have none: while the directory is
    * unchanged (same identity) the name is still absent, so the answer needs one successful
    * stat of the directory instead of a failing lookup per candidate. Only negative answers are
-   * kept; a picture that exists is always read and checked afresh.
+   * kept; a picture that exists is always read and checked afresh. Only on filesystems whose
+   * directory timestamps can be trusted (not a FUSE-mounted SecureFS home: see trustsTimestamps).
    */
   private readonly absent = new Map<string, string>();
 
@@ -130,7 +131,7 @@ export class UserDirectory {
     // Cache only when the directory did not change around the lookup, and not in its racy
     // window (a change within the same timestamp tick would leave the identity unchanged).
     const again = await statBigint(dir).catch(() => null);
-    if (again && dirIdentity(again) === identity && !isRacy(again, lookupStartNs)) {
+    if (again && dirIdentity(again) === identity && !isRacy(again, lookupStartNs) && (await trustsTimestamps(dir))) {
       this.absent.set(key, identity);
       if (this.absent.size > MAX_ABSENT) {
         const oldest = this.absent.keys().next();

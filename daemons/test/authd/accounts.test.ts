@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { makeRoot } from '../../../test/harness/index.js';
 import { LineDecoder, encodeLine, validateReply } from '../../../protocol/src/common/index.js';
@@ -139,6 +139,32 @@ describe('authd account writes', () => {
     expect(await codeOf(c.request({ type: 'get_avatar', username: 'cy' }))).toBe('not_found');
     const users = (await c.request({ type: 'list_users' })).users as Array<{ username: string; has_avatar: boolean }>;
     expect(Object.fromEntries(users.map((u) => [u.username, u.has_avatar]))).toEqual({ amy: true, ben: false, cy: false });
+    c.close();
+  });
+
+  it('list_users reads through caches yet sees changes by other programs at once (users, ~/.face, icons)', async () => {
+    const root = await makeRoot([{ name: 'amy', password: 'Amy-Password-1' }, { name: 'ben', password: 'Ben-Password-1' }]);
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(100, 1)]);
+    d = await startAuthd([], '', root);
+    const c = await d.client();
+    const list = async () => Object.fromEntries(((await c.request({ type: 'list_users' })).users as Array<{ username: string; has_avatar: boolean }>).map((u) => [u.username, u.has_avatar]));
+    // Past the caches' racy window, so that what follows is served from them.
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 3; i++) expect(await list()).toEqual({ amy: false, ben: false });
+    writeFileSync(root.path('/home/amy/.face'), png);
+    expect(await list()).toEqual({ amy: true, ben: false });
+    mkdirSync(root.path('/var/lib/AccountsService/icons'), { recursive: true });
+    writeFileSync(root.path('/var/lib/AccountsService/icons/ben'), png);
+    expect(await list()).toEqual({ amy: true, ben: true });
+    rmSync(root.path('/home/amy/.face'));
+    expect(await list()).toEqual({ amy: false, ben: true });
+    // A user added by another program (same-size in-place edits are covered in lib/accounts).
+    const passwd = readFileSync(root.path('/etc/passwd'), 'utf8');
+    writeFileSync(root.path('/etc/passwd.tmp'), passwd + 'dee:x:1500:1500:Dee:/home/dee:/bin/bash\n');
+    renameSync(root.path('/etc/passwd.tmp'), root.path('/etc/passwd'));
+    expect(await list()).toEqual({ amy: false, ben: true, dee: false });
+    writeFileSync(root.path('/etc/passwd'), passwd);
+    expect(await list()).toEqual({ amy: false, ben: true });
     c.close();
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'smol-toml';
 import { Approvals } from '../../src/authd/approvals.js';
-import { AUTHD_DEFAULTS } from '../../src/authd/config.js';
+import { AUTHD_DEFAULTS, kdfWorkers } from '../../src/authd/config.js';
 import { estimateStrength, checkPasswordPolicy } from '../../src/authd/password-policy.js';
 import { Throttle } from '../../src/authd/throttle.js';
 import { sniff } from '../../src/authd/user-directory.js';
@@ -126,6 +126,11 @@ describe('configuration', () => {
   it('config/defaults/authd.toml documents exactly AUTHD_DEFAULTS', () => {
     const file = parse(readFileSync(path.join(REPO, 'config/defaults/authd.toml'), 'utf8'));
     expect(isDeepStrictEqual(JSON.parse(JSON.stringify(file)), AUTHD_DEFAULTS)).toBe(true);
+  });
+  it('KDF workers: by default one less than the cores (1..2), so the event loop keeps a core; a set value wins', () => {
+    expect(AUTHD_DEFAULTS.hashing.workers).toBe(0);
+    expect([1, 2, 3, 4, 64].map((cores) => kdfWorkers(0, cores))).toEqual([1, 1, 2, 2, 2]);
+    expect(kdfWorkers(3, 1)).toBe(3);
   });
 });
 

@@ -52,6 +52,32 @@ export function statBigint(file: string): Promise<BigIntStats> {
   return new Promise((resolve, reject) => stat(file, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
 }
 
+/**
+ * Filesystems whose timestamps follow POSIX closely enough for identity checks: a write
+ * changes the file's mtime/ctime, an entry created/removed/renamed changes its directory's.
+ * Anything else (FUSE — e.g. a SecureFS home, whose root directory keeps one mtime while
+ * mounted — network filesystems, unknown types) is never cached: read afresh every time.
+ */
+const TRUSTED_FS = new Set([
+  0xef53, // ext2/3/4
+  0x58465342, // xfs
+  0x9123683e, // btrfs
+  0x01021994, // tmpfs
+  0x858458f6, // ramfs
+  0xf2f52010, // f2fs
+  0x794c7630, // overlayfs
+  0x2fc12fc1, // zfs
+]);
+
+/** Whether cached identities of `file` (or of directory `file`) may be trusted. False when unknown. */
+export async function trustsTimestamps(file: string): Promise<boolean> {
+  try {
+    return TRUSTED_FS.has((await fs.statfs(file)).type);
+  } catch {
+    return false;
+  }
+}
+
 function identityOf(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
@@ -103,7 +129,7 @@ export async function readCached<T>(kind: string, file: string, parse: (content:
     await fh.close();
   }
   const value = parse(content);
-  if (!isRacy(st, readStartNs) && st.isFile()) {
+  if (!isRacy(st, readStartNs) && st.isFile() && (await trustsTimestamps(file))) {
     cache.set(key, { identity: identityOf(st), value });
     while (cache.size > MAX_ENTRIES) {
       const oldest = cache.keys().next();
