@@ -101,7 +101,12 @@ export class UserDirectory {
    */
   private async avatarFile(u: UserRecord, statDir?: (dir: string) => Promise<BigIntStats | null>): Promise<{ mime: AvatarMime; data: Buffer } | null> {
     const candidates: Array<[dir: string, name: string]> = [];
-    if (u.passwd.home.startsWith('/') && u.passwd.home !== '/') candidates.push([u.passwd.home, '.face']);
+    // A home that is a mounted SecureFS store (FUSE) is the user's private data: authd does not
+    // look inside it, and a locked store would make the lookup wait. Its owner's picture comes
+    // from the AccountsService icon instead.
+    if (u.passwd.home.startsWith('/') && u.passwd.home !== '/' && !(await insideFuseMount(this.root.path(u.passwd.home)))) {
+      candidates.push([u.passwd.home, '.face']);
+    }
     candidates.push([this.cfg.avatars.icons_dir, u.passwd.name]);
     for (const [dir, name] of candidates) {
       const full = this.root.path(dir);
@@ -140,6 +145,24 @@ export class UserDirectory {
     }
     return true;
   }
+}
+
+/** Mount points of FUSE filesystems, from /proc/self/mountinfo (re-read at most every 500 ms). */
+let fuseMounts: { at: number; paths: string[] } = { at: 0, paths: [] };
+async function insideFuseMount(dir: string): Promise<boolean> {
+  if (Date.now() - fuseMounts.at > 500) {
+    const text = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    const paths: string[] = [];
+    for (const line of text.split('\n')) {
+      const [pre, post] = line.split(' - ');
+      if (!pre || !post || !post.startsWith('fuse')) continue;
+      const mp = pre.split(' ')[4];
+      if (mp) paths.push(mp.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+    }
+    fuseMounts = { at: Date.now(), paths };
+  }
+  const d = path.resolve(dir);
+  return fuseMounts.paths.some((mp) => d === mp || d.startsWith(mp.endsWith('/') ? mp : mp + '/'));
 }
 
 /**
