@@ -149,6 +149,7 @@ if (mode === 'add') {
   for (;;) {
     const name = arg1 + (i++);
     await acc.addUser(root, { username: name, fullName: 'Loop ' + i, hash: HASHES[i % 3] }, cfg);
+    process.stdout.write('added\\n');
     const users = (await acc.listUsers(root)).filter((u) => u.passwd.uid >= 1000);
     const pick = users[i % users.length];
     if (pick) await acc.setPasswordHash(root, pick.passwd.name, HASHES[(i + 1) % 3], cfg);
