@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
-import { makeRoot, REPO, startDaemon, type TestRoot, type TestUser } from '../test/harness/index.js';
+import { FAST_KEYSTORED_TOML, makeRoot, REPO, startDaemon, type TestRoot, type TestUser } from '../test/harness/index.js';
 import { ProtocolClient } from '../protocol/src/node/index.js';
 
 /**
@@ -38,16 +38,7 @@ export function e2eReady(): { ok: boolean; why: string } {
 }
 
 // Cheap KDFs: the suite tests behaviour, not cost. Throttling stays real, only shorter.
-const KEYSTORED_TOML = `
-[password_kdf]
-memory_kib = 8192
-time_cost = 1
-parallelism = 1
-[pin_kdf]
-memory_kib = 8192
-time_cost = 1
-parallelism = 1
-`;
+const KEYSTORED_TOML = FAST_KEYSTORED_TOML;
 
 function authdToml(rec: string): string {
   return `

@@ -42,3 +42,16 @@ export function assertNoSecrets(texts: Record<string, string>, secrets: string[]
     }
   }
 }
+
+/** keystored with cheap KDFs: tests check behaviour, not cost (production: m = 64 MiB, t = 3). */
+export const FAST_KEYSTORED_TOML = `
+[password_kdf]
+memory_kib = 8192
+time_cost = 1
+parallelism = 1
+
+[pin_kdf]
+memory_kib = 8192
+time_cost = 1
+parallelism = 1
+`;

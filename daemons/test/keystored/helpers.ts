@@ -1,20 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { makeRoot, startDaemon, type TestRoot } from '../../../test/harness/index.js';
+import { FAST_KEYSTORED_TOML, makeRoot, startDaemon, type TestRoot } from '../../../test/harness/index.js';
 import { KeystoreClient } from '../../src/lib/keystore-client/index.js';
 
-/** Fast KDFs for tests (production defaults are m = 64 MiB, t = 3). */
-export const FAST_CONFIG = `
-[password_kdf]
-memory_kib = 8192
-time_cost = 1
-parallelism = 1
-
-[pin_kdf]
-memory_kib = 8192
-time_cost = 1
-parallelism = 1
-`;
+export const FAST_CONFIG = FAST_KEYSTORED_TOML;
 
 export type Keystored = Awaited<ReturnType<typeof startDaemon>>;
 

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect, makeRoot, startDaemon, type TestRoot, type TestUser } from '../../../test/harness/index.js';
+import { connect, FAST_KEYSTORED_TOML, makeRoot, startDaemon, type TestRoot, type TestUser } from '../../../test/harness/index.js';
 import type { ProtocolClient } from '../../../protocol/src/node/index.js';
 import type { Message } from '../../../protocol/src/common/index.js';
 import { startFakeAuthd } from './fake-authd.js';
@@ -15,16 +15,7 @@ export const USERS: TestUser[] = [
 ];
 export const PW: Record<string, string> = Object.fromEntries(USERS.map((u) => [u.name, u.password]));
 
-const KEYSTORED_TOML = `
-[password_kdf]
-memory_kib = 8192
-time_cost = 1
-parallelism = 1
-[pin_kdf]
-memory_kib = 8192
-time_cost = 1
-parallelism = 1
-`;
+const KEYSTORED_TOML = FAST_KEYSTORED_TOML;
 const AUTHD_TOML = `
 [hashing]
 sha512_rounds = 5000
