@@ -42,13 +42,12 @@ export function wrapUmk(kek: Buffer, umk: Buffer, aad: Buffer): { nonce: Buffer;
   return { nonce, wrapped };
 }
 
-/** The UMK, or null when the KEK or the binding is wrong. */
-export function unwrapUmk(kek: Buffer, nonce: Buffer, wrapped: Buffer, aad: Buffer): Buffer | null {
-  if (wrapped.length !== UMK_LEN + 16 || nonce.length !== 12) return null;
-  const d = createDecipheriv('aes-256-gcm', kek, nonce);
+/** AES-256-GCM open; the plaintext is released only after the tag checked (else null, zeroed). */
+function gcmOpen(key: Buffer, nonce: Buffer, aad: Buffer, ciphertext: Buffer, tag: Buffer): Buffer | null {
+  const d = createDecipheriv('aes-256-gcm', key, nonce);
   d.setAAD(aad);
-  d.setAuthTag(wrapped.subarray(UMK_LEN));
-  const out = d.update(wrapped.subarray(0, UMK_LEN));
+  d.setAuthTag(tag);
+  const out = d.update(ciphertext);
   try {
     d.final();
     return out;
@@ -56,6 +55,12 @@ export function unwrapUmk(kek: Buffer, nonce: Buffer, wrapped: Buffer, aad: Buff
     out.fill(0);
     return null;
   }
+}
+
+/** The UMK, or null when the KEK or the binding is wrong. */
+export function unwrapUmk(kek: Buffer, nonce: Buffer, wrapped: Buffer, aad: Buffer): Buffer | null {
+  if (wrapped.length !== UMK_LEN + 16 || nonce.length !== 12) return null;
+  return gcmOpen(kek, nonce, aad, wrapped.subarray(0, UMK_LEN), wrapped.subarray(UMK_LEN));
 }
 
 // ---- per-user signing (Ed25519) and sealing keys, derived from the UMK ----
@@ -110,15 +115,5 @@ export function sealBlob(key: Buffer, uid: number, storeId: Buffer, data: Buffer
 
 export function unsealBlob(key: Buffer, uid: number, storeId: Buffer, blob: Buffer): Buffer | null {
   if (blob.length < 29 || blob[0] !== 1) return null;
-  const d = createDecipheriv('aes-256-gcm', key, blob.subarray(1, 13));
-  d.setAAD(sealAad(uid, storeId));
-  d.setAuthTag(blob.subarray(blob.length - 16));
-  const out = d.update(blob.subarray(13, blob.length - 16));
-  try {
-    d.final();
-    return out;
-  } catch {
-    out.fill(0);
-    return null;
-  }
+  return gcmOpen(key, blob.subarray(1, 13), sealAad(uid, storeId), blob.subarray(13, blob.length - 16), blob.subarray(blob.length - 16));
 }

@@ -1,25 +1,16 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore, umkKeyProvider, verifyStore, MemoryCheckpointHolder, type SecureStore } from '../../src/lib/securefs/index.js';
-import { isMounted, loadFuse, mountStore, type MountOptions, type StoreMount } from '../../src/lib/securefs-fuse/index.js';
+import { isMounted, mountStore, type MountOptions, type StoreMount } from '../../src/lib/securefs-fuse/index.js';
+import { canMount } from './can-mount.js';
 
 /**
  * Real FUSE mounts (root, /dev/fuse, libfuse2). The mount is served on this process's event loop,
  * so the tests only ever touch it from child processes (a synchronous fs call here would hang).
  */
-const canMount = (() => {
-  if (process.getuid?.() !== 0 || !existsSync('/dev/fuse')) return false;
-  try {
-    loadFuse();
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const NOBODY = 65534;
 

@@ -6,23 +6,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProtocolClient } from '../../../protocol/src/node/index.js';
 import type { Message } from '../../../protocol/src/common/index.js';
-import { isMounted, loadFuse } from '../../src/lib/securefs-fuse/index.js';
+import { isMounted } from '../../src/lib/securefs-fuse/index.js';
 import { collect, startStack, uidOf, waitFor, type Stack } from '../sessiond/helpers.js';
+import { canMount } from './can-mount.js';
 
 /**
  * sessiond against the real keystored (and authd when it starts): login mounts the SecureFS home
  * over the user's home directory; the session writes through it; logout unmounts. sessiond is
  * another process, so this test may touch the mount directly.
  */
-const canMount = (() => {
-  if (process.getuid?.() !== 0 || !existsSync('/dev/fuse')) return false;
-  try {
-    loadFuse();
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const MARK = 'SESSION-PLAINTEXT-' + randomBytes(10).toString('hex');
 

@@ -1,3 +1,4 @@
+import type { ShadowEntry } from './formats.js';
 /**
  * /etc/login.defs (login.defs(5)): `NAME value` lines, `#` comments.
  * Only the keys this library needs are typed; all raw values are kept.
@@ -78,4 +79,19 @@ export async function readLoginDefs(root: string): Promise<LoginDefs> {
   // Re-stated on every call, parsed again only when the file changed (file-cache.ts).
   const defs = await readCached('login.defs', etcPath(root, 'login.defs'), (b) => parseLoginDefs(b === null ? '' : b.toString('utf8')));
   return { ...defs, raw: { ...defs.raw } };
+}
+
+/** A new shadow line as useradd writes it: changed today, aging from login.defs. */
+export function freshShadowEntry(name: string, hash: string, defs: LoginDefs, nowDays: number): ShadowEntry {
+  return {
+    name,
+    hash,
+    lastChange: nowDays,
+    minDays: defs.PASS_MIN_DAYS,
+    maxDays: defs.PASS_MAX_DAYS,
+    warnDays: defs.PASS_WARN_AGE,
+    inactiveDays: null,
+    expireDate: null,
+    flag: null,
+  };
 }

@@ -5,7 +5,7 @@ import { assertWritable, readAccountDb, writeChanged, type AccountDb } from './d
 import { AccountError } from './errors.js';
 import type { ShadowEntry } from './formats.js';
 import { withAccountLock } from './lock.js';
-import { readLoginDefs } from './login-defs.js';
+import { freshShadowEntry, readLoginDefs } from './login-defs.js';
 import { etcPath } from './paths.js';
 import { assertHash } from './validate.js';
 
@@ -28,17 +28,7 @@ async function editShadow(root: string, username: string, config: AccountsConfig
       let current = findEntry(shadow, username);
       if (!current) {
         // passwd-only account (hash in passwd, or `x` with a missing shadow line): move it to shadow like pwconv.
-        current = {
-          name: username,
-          hash: pw.password === 'x' ? '!' : pw.password,
-          lastChange: cfg.nowDays(),
-          minDays: defs.PASS_MIN_DAYS,
-          maxDays: defs.PASS_MAX_DAYS,
-          warnDays: defs.PASS_WARN_AGE,
-          inactiveDays: null,
-          expireDate: null,
-          flag: null,
-        };
+        current = freshShadowEntry(username, pw.password === 'x' ? '!' : pw.password, defs, cfg.nowDays());
         shadow = appendEntry(shadow, current);
         if (pw.password !== 'x') passwd = replaceEntry(passwd, username, { ...pw, password: 'x' });
       }

@@ -4,10 +4,10 @@ import { nextFreeSystemGid, nextFreeUid } from './allocate.js';
 import { resolveConfig, type AccountsConfig } from './config.js';
 import { assertWritable, readAccountDb, writeChanged, type AccountDb } from './database.js';
 import { AccountError } from './errors.js';
-import { MAX_ID, type GroupEntry, type GshadowEntry, type PasswdEntry, type ShadowEntry } from './formats.js';
+import { MAX_ID, type GroupEntry, type GshadowEntry, type PasswdEntry } from './formats.js';
 import { createHome, removeHome } from './home.js';
 import { withAccountLock } from './lock.js';
-import { readLoginDefs } from './login-defs.js';
+import { freshShadowEntry, readLoginDefs } from './login-defs.js';
 import { etcPath, underRoot } from './paths.js';
 import { assertFullName, assertHash, assertHome, assertShell, assertUsername, isValidUsername } from './validate.js';
 
@@ -105,17 +105,7 @@ export async function addUser(root: string, user: NewUser, config: AccountsConfi
         gshadow = appendEntry(gshadow, { name: username, password: '!', admins: [], members: [] } satisfies GshadowEntry);
         gshadow = mapEntries(gshadow, (e) => (wanted.includes(e.name) ? { ...e, members: addMember(e.members, username) } : e));
       }
-      const shadowEntry: ShadowEntry = {
-        name: username,
-        hash,
-        lastChange: cfg.nowDays(),
-        minDays: defs.PASS_MIN_DAYS,
-        maxDays: defs.PASS_MAX_DAYS,
-        warnDays: defs.PASS_WARN_AGE,
-        inactiveDays: null,
-        expireDate: null,
-        flag: null,
-      };
+      const shadowEntry = freshShadowEntry(username, hash, defs, cfg.nowDays());
       const passwdEntry: PasswdEntry = { name: username, password: 'x', uid, gid, gecos: fullName, home, shell };
       const next: AccountDb = {
         passwd: appendEntry(db.passwd, passwdEntry),
