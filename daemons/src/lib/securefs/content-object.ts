@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { hchacha20 } from './hchacha20.js';
-import { ietfOpen, ietfSeal, TAG_LEN } from './xchacha.js';
+import { TAG_LEN } from './xchacha.js';
+import { chunkAead, type ChunkAead } from './aead.js';
 import { CHUNK_SIZE, HEADER_LEN, type Header } from './header.js';
 import { integrity } from './errors.js';
 
@@ -38,52 +39,72 @@ export function layoutFromObjectSize(objSize: number): { plainLen: number; chunk
 export class ChunkCipher {
   private readonly subkey: Buffer;
   private readonly headerTag: Buffer;
+  private readonly aead: ChunkAead = chunkAead();
+  /** Reused per call (all use is synchronous). */
+  private readonly nonceBuf = Buffer.alloc(12);
+  private readonly aadBuf = Buffer.alloc(41);
 
   constructor(fileKey: Buffer, header: Header) {
     this.subkey = hchacha20(fileKey, header.noncePrefix);
     this.headerTag = Buffer.from(header.tag);
+    this.headerTag.copy(this.aadBuf, 0);
   }
 
   /** IETF nonce = 00000000 ‖ BE64(i | final<<63) (the XChaCha nonce is nonce_prefix ‖ BE64(...)). */
-  static nonce(i: number, final: boolean): Buffer {
-    const n = Buffer.alloc(12);
+  static nonce(i: number, final: boolean, into: Buffer = Buffer.alloc(12)): Buffer {
     const hi = Math.floor(i / 0x100000000);
-    n.writeUInt32BE((hi | (final ? 0x80000000 : 0)) >>> 0, 4);
-    n.writeUInt32BE(i >>> 0, 8);
-    return n;
+    into.writeUInt32BE(0, 0);
+    into.writeUInt32BE((hi | (final ? 0x80000000 : 0)) >>> 0, 4);
+    into.writeUInt32BE(i >>> 0, 8);
+    return into;
   }
 
   /** AAD = header_tag ‖ BE64(i) ‖ u8(final). */
-  aad(i: number, final: boolean): Buffer {
-    const a = Buffer.allocUnsafe(41);
-    this.headerTag.copy(a, 0);
-    a.writeUInt32BE(Math.floor(i / 0x100000000), 32);
-    a.writeUInt32BE(i >>> 0, 36);
-    a[40] = final ? 1 : 0;
-    return a;
+  aad(i: number, final: boolean, into: Buffer = Buffer.from(this.aadBuf)): Buffer {
+    into.writeUInt32BE(Math.floor(i / 0x100000000), 32);
+    into.writeUInt32BE(i >>> 0, 36);
+    into[40] = final ? 1 : 0;
+    return into;
+  }
+
+  /** Seal chunk `i` into `out`: ciphertext (pt.length bytes) ‖ tag. Returns the stored length. */
+  sealInto(i: number, final: boolean, pt: Uint8Array, out: Buffer): number {
+    const n = pt.length;
+    this.aead.seal(this.subkey, ChunkCipher.nonce(i, final, this.nonceBuf), this.aad(i, final, this.aadBuf), pt, out.subarray(0, n), out.subarray(n, n + TAG_LEN));
+    return n + TAG_LEN;
   }
 
   seal(i: number, final: boolean, pt: Buffer): [Buffer, Buffer] {
-    return ietfSeal(this.subkey, ChunkCipher.nonce(i, final), pt, this.aad(i, final));
+    const out = Buffer.allocUnsafe(pt.length + TAG_LEN);
+    this.sealInto(i, final, pt, out);
+    return [out.subarray(0, pt.length), out.subarray(pt.length)];
+  }
+
+  /** Authenticate and decrypt stored chunk `i` (ciphertext ‖ tag) into `out`; false (out wiped) if forged. */
+  openInto(i: number, final: boolean, stored: Buffer, out: Buffer): boolean {
+    if (stored.length < TAG_LEN) return false;
+    const n = stored.length - TAG_LEN;
+    return this.aead.open(this.subkey, ChunkCipher.nonce(i, final, this.nonceBuf), this.aad(i, final, this.aadBuf), stored.subarray(0, n), stored.subarray(n), out.subarray(0, n));
   }
 
   /** Plaintext after the tag verified, else null. */
   open(i: number, final: boolean, stored: Buffer): Buffer | null {
     if (stored.length < TAG_LEN) return null;
-    const ct = stored.subarray(0, stored.length - TAG_LEN);
-    const tag = stored.subarray(stored.length - TAG_LEN);
-    return ietfOpen(this.subkey, ChunkCipher.nonce(i, final), ct, tag, this.aad(i, final));
+    const out = Buffer.allocUnsafe(stored.length - TAG_LEN);
+    return this.openInto(i, final, stored, out) ? out : null;
   }
 
   destroy(): void {
     this.subkey.fill(0);
+    this.aead.wipe();
   }
 }
 
 /**
  * Streams plaintext into one content object (header already chosen by the caller).
- * A chunk is sealed only once it is known whether it is the last one; writes are pipelined
- * (one batch in flight while the next is encrypted).
+ * A chunk is sealed only once it is known whether it is the last one. Chunks are sealed straight
+ * into reusable batch buffers (no per-chunk allocation); writes are pipelined: up to
+ * PIPELINE_DEPTH batches are being written while the next one is sealed.
  */
 export class ObjectWriter {
   private readonly cipher: ChunkCipher;
@@ -91,22 +112,29 @@ export class ObjectWriter {
   private pendingLen = 0;
   private index = 0;
   private plainLen = 0;
-  private pos: number;
-  private batch: Buffer[] = [];
+  private pos = 0;
+  /** PIPELINE_DEPTH + 1 batch buffers used round-robin; `bufs[slot]` is being filled. */
+  private readonly bufs: Buffer[] = [];
+  private slot = 0;
+  private batch: Buffer;
   private batchLen = 0;
   private inflight: Promise<unknown>[] = [];
   private done = false;
 
+  /** `sizeHint`: expected plaintext length, to size the first batch buffer for small files. */
   constructor(
     private readonly fh: FileHandle,
     fileKey: Buffer,
-    private readonly header: Header,
+    header: Header,
     private readonly stats: CryptoStats,
+    sizeHint?: number,
   ) {
     this.cipher = new ChunkCipher(fileKey, header);
-    this.batch.push(header.raw);
+    const full = HEADER_LEN + BATCH_CHUNKS * STORED_CHUNK;
+    this.batch = Buffer.allocUnsafe(sizeHint !== undefined ? Math.min(full, objectSize(sizeHint)) : full);
+    this.bufs.push(this.batch);
+    header.raw.copy(this.batch, 0);
     this.batchLen = header.raw.length;
-    this.pos = 0;
   }
 
   get bytesWritten(): number {
@@ -126,23 +154,23 @@ export class ObjectWriter {
       }
       // More data follows, so the topped-up pending chunk is not the final one.
       const chunk = Buffer.concat([...this.pending, data.subarray(0, need)], CHUNK_SIZE);
+      for (const p of this.pending) p.fill(0);
       this.pending = [];
       this.pendingLen = 0;
-      this.sealChunk(chunk, false);
+      await this.sealChunk(chunk, false);
+      chunk.fill(0);
       off = need;
     }
-    // Full chunks straight from the caller's buffer (zero copy), keeping at least one byte back.
+    // Full chunks straight from the caller's buffer, keeping at least one byte back.
     while (data.length - off > CHUNK_SIZE) {
-      this.sealChunk(data.subarray(off, off + CHUNK_SIZE), false);
+      await this.sealChunk(data.subarray(off, off + CHUNK_SIZE), false);
       off += CHUNK_SIZE;
-      if (this.batchLen >= BATCH_CHUNKS * STORED_CHUNK) await this.flush();
     }
     if (off < data.length) {
       const rest = Buffer.from(data.subarray(off));
       this.pending = [rest];
       this.pendingLen = rest.length;
     }
-    if (this.batchLen >= BATCH_CHUNKS * STORED_CHUNK) await this.flush();
   }
 
   /** Seal the final chunk, write everything out; returns the plaintext length. */
@@ -150,9 +178,10 @@ export class ObjectWriter {
     if (this.done) throw new Error('ObjectWriter: finish twice');
     this.done = true;
     const last = Buffer.concat(this.pending, this.pendingLen);
+    for (const p of this.pending) p.fill(0);
     this.pending = [];
     this.pendingLen = 0;
-    this.sealChunk(last, true);
+    await this.sealChunk(last, true);
     last.fill(0);
     await this.flush();
     await Promise.all(this.inflight);
@@ -167,26 +196,31 @@ export class ObjectWriter {
     this.pending = [];
   }
 
-  private sealChunk(pt: Buffer, final: boolean): void {
-    const [ct, tag] = this.cipher.seal(this.index, final, pt);
+  private async sealChunk(pt: Buffer, final: boolean): Promise<void> {
+    const need = pt.length + TAG_LEN;
+    if (this.batchLen + need > this.batch.length) await this.flush();
+    if (this.batch.length < need) {
+      // Only possible for a small first buffer (sizeHint was too low): switch to full-size buffers.
+      this.batch = this.bufs[this.slot] = Buffer.allocUnsafe(HEADER_LEN + BATCH_CHUNKS * STORED_CHUNK);
+    }
+    this.batchLen += this.cipher.sealInto(this.index, final, pt, this.batch.subarray(this.batchLen));
     this.stats.chunksEncrypted++;
     this.index++;
     this.plainLen += pt.length;
-    this.batch.push(ct, tag);
-    this.batchLen += ct.length + tag.length;
   }
 
+  /** Write the current batch (pipelined) and move to the next buffer, whose earlier write has completed. */
   private async flush(): Promise<void> {
     if (this.batchLen === 0) return;
-    const bufs = this.batch;
-    const at = this.pos;
-    this.pos += this.batchLen;
-    this.batch = [];
-    this.batchLen = 0;
     while (this.inflight.length >= PIPELINE_DEPTH) await this.inflight.shift();
-    const p = this.fh.writev(bufs, at);
+    const p = this.fh.write(this.batch, 0, this.batchLen, this.pos);
     p.catch(() => undefined); // surfaced when `inflight` is awaited
     this.inflight.push(p);
+    this.pos += this.batchLen;
+    this.batchLen = 0;
+    this.slot = (this.slot + 1) % (PIPELINE_DEPTH + 1);
+    if (!this.bufs[this.slot]) this.bufs[this.slot] = Buffer.allocUnsafe(HEADER_LEN + BATCH_CHUNKS * STORED_CHUNK);
+    this.batch = this.bufs[this.slot]!;
   }
 }
 
@@ -227,9 +261,65 @@ export class ChunkReader {
     return buf;
   }
 
+  /**
+   * The stored bytes of chunks [first, last] in batches of up to BATCH_CHUNKS, read ahead:
+   * PIPELINE_DEPTH reads are in flight while the caller decrypts the batch it was handed. The
+   * yielded buffer is reused once the caller asks for the next batch; not yet authenticated.
+   */
+  async *rawBatches(first: number, last: number): AsyncGenerator<{ raw: Buffer; first: number; last: number }> {
+    if (last < first) return;
+    const batches = Math.ceil((last - first + 1) / BATCH_CHUNKS);
+    const nbuf = Math.min(PIPELINE_DEPTH + 1, batches);
+    const size = Math.min(BATCH_CHUNKS, last - first + 1) * STORED_CHUNK;
+    const bufs = Array.from({ length: nbuf }, () => Buffer.allocUnsafe(size));
+    const queue: { p: Promise<Buffer>; first: number; last: number }[] = [];
+    let issued = first;
+    let slot = 0;
+    const issue = (): void => {
+      const upto = Math.min(issued + BATCH_CHUNKS - 1, last);
+      const p = this.readRangeRaw(issued, upto, bufs[slot++ % nbuf]);
+      p.catch(() => undefined); // surfaced when awaited below
+      queue.push({ p, first: issued, last: upto });
+      issued = upto + 1;
+    };
+    try {
+      while (issued <= last && queue.length < PIPELINE_DEPTH) issue();
+      while (queue.length > 0) {
+        const next = queue.shift()!;
+        const raw = await next.p;
+        if (issued <= last) issue(); // keep reads in flight during decryption (nbuf = depth + 1)
+        yield { raw, first: next.first, last: next.last };
+      }
+    } finally {
+      await Promise.allSettled(queue.map((q) => q.p)); // never close the file under a pending read
+    }
+  }
+
   /** Read and decrypt chunks [first, last] (inclusive). */
   async readRange(first: number, last: number): Promise<Buffer[]> {
     return this.decryptBatch(await this.readRangeRaw(first, last), first, last);
+  }
+
+  /**
+   * Authenticate and decrypt chunks [first, last] of `buf` (their stored bytes) straight into
+   * `out` at `outOff`; returns the plaintext length. On a forged chunk the bytes written by this
+   * call are wiped and an integrity error is thrown.
+   */
+  decryptInto(buf: Buffer, first: number, last: number, out: Buffer, outOff: number): number {
+    let off = 0;
+    let at = outOff;
+    for (let i = first; i <= last; i++) {
+      const n = this.chunkPlainLen(i);
+      const ok = this.cipher.openInto(i, i === this.chunks - 1, buf.subarray(off, off + n + TAG_LEN), out.subarray(at, at + n));
+      this.stats.chunksDecrypted++;
+      if (!ok) {
+        out.fill(0, outOff, at + n);
+        throw integrity('chunk_tag', `chunk ${i} failed authentication`, { ...this.label, chunk: i });
+      }
+      off += n + TAG_LEN;
+      at += n;
+    }
+    return at - outOff;
   }
 
   decryptBatch(buf: Buffer, first: number, last: number): Buffer[] {

@@ -7,6 +7,8 @@ export { SecureFsError, isSecureFsError } from './errors.js';
 export type { SecureFsErrorCode, ProblemKind, ErrorDetail } from './errors.js';
 export { hchacha20 } from './hchacha20.js';
 export { xchachaSeal, xchachaOpen } from './xchacha.js';
+export { selectAead, chunkAead, opensslAeadError } from './aead.js';
+export type { AeadBackendChoice, AeadBackendName } from './aead.js';
 export {
   umkKeyProvider,
   MemoryCheckpointHolder,

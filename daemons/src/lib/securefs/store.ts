@@ -1,6 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
-import { BATCH_CHUNKS, PIPELINE_DEPTH, STORED_CHUNK, type CryptoStats } from './content-object.js';
+import type { CryptoStats } from './content-object.js';
+import { TAG_LEN } from './xchacha.js';
 import { SecureFsError } from './errors.js';
 import { CHUNK_SIZE } from './header.js';
 import type { Entry, FileEntry } from './index-file.js';
@@ -141,25 +142,11 @@ export class SecureStore {
         const out = Buffer.allocUnsafe(e.size);
         const r = obj.reader;
         let off = 0;
-        const queue: Promise<Buffer>[] = [];
-        let issued = 0; // next chunk to request
-        // Reused read buffers: PIPELINE_DEPTH in flight + one being decrypted (consumed in issue order).
-        const nbuf = Math.min(PIPELINE_DEPTH + 1, Math.ceil(r.chunks / BATCH_CHUNKS));
-        const bufs = Array.from({ length: nbuf }, () => Buffer.allocUnsafe(BATCH_CHUNKS * STORED_CHUNK));
-        let slot = 0;
-        const issue = (): void => {
-          const last = Math.min(issued + BATCH_CHUNKS, r.chunks) - 1;
-          const p = r.readRangeRaw(issued, last, bufs[slot++ % nbuf]);
-          p.catch(() => undefined); // surfaced when awaited below
-          queue.push(p);
-          issued = last + 1;
-        };
-        for (let first = 0; first < r.chunks; first += BATCH_CHUNKS) {
-          while (issued < r.chunks && queue.length < PIPELINE_DEPTH) issue();
-          const raw = await queue.shift()!;
-          const last = Math.min(first + BATCH_CHUNKS, r.chunks) - 1;
-          if (issued < r.chunks) issue(); // keep the next read in flight during decryption
-          for (const pt of r.decryptBatch(raw, first, last)) off += pt.copy(out, off);
+        try {
+          for await (const { raw, first, last } of r.rawBatches(0, r.chunks - 1)) off += r.decryptInto(raw, first, last, out, off);
+        } catch (e) {
+          out.fill(0, 0, off);
+          throw e;
         }
         return out;
       } finally {
@@ -197,14 +184,17 @@ export class SecureStore {
         try {
           const firstChunk = Math.floor(start / CHUNK_SIZE);
           const lastChunk = Math.floor(end / CHUNK_SIZE);
-          for (let c = firstChunk; c <= lastChunk; c += BATCH_CHUNKS) {
-            const upto = Math.min(c + BATCH_CHUNKS - 1, lastChunk);
-            const pts = await obj.reader.readRange(c, upto);
-            for (let i = 0; i < pts.length; i++) {
-              const base = (c + i) * CHUNK_SIZE;
-              const from = Math.max(0, start - base);
-              const to = Math.min(pts[i]!.length, end - base + 1);
-              yield pts[i]!.subarray(from, to);
+          const r = obj.reader;
+          for await (const { raw, first, last } of r.rawBatches(firstChunk, lastChunk)) {
+            let off = 0;
+            for (let c = first; c <= last; c++) {
+              // One fresh buffer per chunk: the consumer may keep what it was given.
+              const n = r.chunkPlainLen(c);
+              const pt = Buffer.allocUnsafe(n);
+              r.decryptInto(raw.subarray(off, off + n + TAG_LEN), c, c, pt, 0);
+              off += n + TAG_LEN;
+              const base = c * CHUNK_SIZE;
+              yield pt.subarray(Math.max(0, start - base), Math.min(n, end - base + 1));
             }
           }
         } finally {
@@ -221,9 +211,9 @@ export class SecureStore {
 
   async writeFile(path: string, data: Buffer | Uint8Array | string, opts: WriteOptions = {}): Promise<void> {
     const p = normalizePath(path);
-    const s = await WriteSession.begin(this.core, p, opts);
+    const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const s = await WriteSession.begin(this.core, p, opts, buf.length);
     try {
-      const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       await s.write(buf);
     } catch (e) {
       await s.abort();

@@ -51,11 +51,13 @@ export class WriteSession {
     private readonly core: StoreCore,
     readonly path: string,
     private readonly opts: WriteOptions,
+    private readonly sizeHint?: number,
   ) {}
 
-  static async begin(core: StoreCore, path: string, opts: WriteOptions = {}): Promise<WriteSession> {
+  /** `sizeHint`: the plaintext length when known up front (sizes the first I/O buffer). */
+  static async begin(core: StoreCore, path: string, opts: WriteOptions = {}, sizeHint?: number): Promise<WriteSession> {
     core.live();
-    const s = new WriteSession(core, path, opts);
+    const s = new WriteSession(core, path, opts, sizeHint);
     await s.init();
     return s;
   }
@@ -84,7 +86,7 @@ export class WriteSession {
     this.headerTagHex = header.tag.toString('hex');
     this.tmpAbs = join(this.core.dir, tmpRelPath());
     this.fh = await open(this.tmpAbs, 'wx', 0o600);
-    this.writer = new ObjectWriter(this.fh, fileKey, header, this.core.stats);
+    this.writer = new ObjectWriter(this.fh, fileKey, header, this.core.stats, this.sizeHint);
   }
 
   write(data: Buffer): Promise<void> {
