@@ -5,7 +5,9 @@ import { ARTIFACTS, e2eReady, startStack, until, type SessionInfo, type Stack } 
 /**
  * A system with users, through the real daemons and the web shell in Chromium: failed logins and
  * throttling, lock → wrong unlock → unlock, switching user with the first session staying
- * locked, and reboot with confirmation.
+ * locked (and marked so in the user list after the second user logs out; choosing that user
+ * unlocks it), and reboot with confirmation — which, since the recording power command leaves
+ * the machine up, brings the greeter back after greeterd's settle time with a notice.
  */
 const ready = e2eReady();
 if (!ready.ok) console.warn(`e2e skipped: ${ready.why}`);
@@ -16,6 +18,7 @@ const USERS = [
   { name: 'carol', password: 'carol-Singer-2024', fullName: 'Carol Singer' },
 ];
 const PW = Object.fromEntries(USERS.map((u) => [u.name, u.password])) as Record<string, string>;
+const POWER_SETTLE_MS = 3_000;
 
 let s: Stack;
 const violations: string[] = [];
@@ -46,7 +49,7 @@ async function login(user: string): Promise<SessionInfo> {
 
 describe.skipIf(!ready.ok)('e2e: greeter, throttling, lock screen, switch user, reboot', () => {
   beforeAll(async () => {
-    s = await startStack(USERS);
+    s = await startStack(USERS, { powerSettleMs: POWER_SETTLE_MS });
   }, 60_000);
 
   afterEach(async (ctx) => {
@@ -150,12 +153,29 @@ describe.skipIf(!ready.ok)('e2e: greeter, throttling, lock screen, switch user, 
     expect(find(list, 'bob')).toMatchObject({ sid: bob.sid, state: 'active' });
     expect(started('alice')).toBe(1);
 
-    // bob logs out: the kiosk comes back, and alice's session is still there, locked.
+    // bob logs out: the kiosk comes back with the user list, and alice's session is still there,
+    // locked — and the list says so (from sessiond's session list, through greeterd).
     expect((await s.nxSession('logout', bob.sid)).code).toBe(0);
     await s.openUi();
-    await page.locator('[data-testid="lock-screen"], [data-testid="greeter"]').first().waitFor();
-    await shoot('after-switch-logout');
+    await page.getByTestId('user-tile-alice').waitFor();
     expect(find(await s.sessions(), 'alice')).toMatchObject({ sid: alice.sid, state: 'locked' });
+    const aliceTile = page.getByTestId('user-tile-alice');
+    await expect.poll(() => aliceTile.getAttribute('data-session')).toBe('locked');
+    expect(await page.getByTestId('session-badge-alice').textContent()).toBe('Session locked');
+    expect(await aliceTile.getAttribute('aria-label')).toBe('Alice Liddell, Session locked, signing in unlocks it');
+    expect(await page.getByTestId('user-tile-bob').getAttribute('data-session')).toBeNull();
+    expect(await page.getByTestId('session-badge-bob').count()).toBe(0);
+    await shoot('after-switch-logout');
+
+    // Choosing alice unlocks her running session: the same sid, no second session command.
+    await pickUser('alice');
+    expect(await page.getByTestId('resume-hint').textContent()).toBe('Your session is still running. Signing in unlocks it.');
+    await page.keyboard.type(PW.alice!);
+    await page.keyboard.press('Enter');
+    const resumed = await s.waitForSession((l) => find(l, 'alice')?.state === 'active', 'alice unlocked from the user list');
+    expect(find(resumed, 'alice')!.sid).toBe(alice.sid);
+    expect(resumed).toHaveLength(1);
+    expect(started('alice')).toBe(1);
     expect((await s.nxSession('logout', alice.sid)).code).toBe(0);
     await s.waitForSession((l) => l.length === 0, 'no sessions');
   }, 120_000);
@@ -176,8 +196,24 @@ describe.skipIf(!ready.ok)('e2e: greeter, throttling, lock screen, switch user, 
     await page.waitForTimeout(300);
     expect(s.powerLog()).toEqual([]);
     await reboot.click();
+    const t0 = Date.now();
     await page.getByTestId('confirm-accept').click();
     await until(() => s.powerLog().includes('reboot'), 'the power command', 15_000);
+    expect(s.powerLog()).toEqual(['reboot']);
+    await page.getByTestId('splash').waitFor();
+
+    // The recording command leaves the machine up: after greeterd's settle time the greeter is
+    // back (not stuck on "Please wait…") and says the restart did not take effect.
+    await page.getByTestId('power-notice').waitFor({ timeout: POWER_SETTLE_MS + 10_000 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(POWER_SETTLE_MS - 200);
+    expect(await page.getByTestId('power-notice').textContent()).toBe('The computer did not restart. It is still running.');
+    expect(await page.getByTestId('power-notice').getAttribute('role')).toBe('alert');
+    await page.getByTestId('greeter').waitFor();
+    expect(await page.getByTestId('splash').count()).toBe(0);
+    await shoot('power-no-effect');
+    await page.getByTestId('power-notice-dismiss').click();
+    await page.getByTestId('power-notice').waitFor({ state: 'detached' });
+    expect(await reboot.isVisible()).toBe(true);
     expect(s.powerLog()).toEqual(['reboot']);
   }, 60_000);
 

@@ -74,9 +74,10 @@ switch_command = ["${rec}/vt.sh", "sessiond", "{vt}"]
 `;
 }
 
-function greeterdToml(rec: string): string {
+function greeterdToml(rec: string, opts: StackOptions): string {
   return `
 markers = true
+power_settle_timeout_ms = ${opts.powerSettleMs ?? 60_000}
 [ui]
 command = ["{node}", "electron/dist/web-shell/main.js", "--root", "{root}", "--url-file", "{root}/run/redbear-greeter/ui-url"]
 cwd = ${JSON.stringify(REPO)}
@@ -157,7 +158,12 @@ export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs
   }
 }
 
-export async function startStack(users: TestUser[] = []): Promise<Stack> {
+export interface StackOptions {
+  /** greeterd's power_settle_timeout_ms: the recording power command never takes the machine down. */
+  powerSettleMs?: number;
+}
+
+export async function startStack(users: TestUser[] = [], opts: StackOptions = {}): Promise<Stack> {
   const root = await makeRoot(users.map((u) => ({ rounds: 5000, ...u })));
   const rec = root.path('/e2e-rec');
   mkdirSync(rec, { recursive: true });
@@ -177,7 +183,7 @@ export async function startStack(users: TestUser[] = []): Promise<Stack> {
     keystored: KEYSTORED_TOML,
     authd: authdToml(rec),
     sessiond: sessiondToml(rec),
-    greeterd: greeterdToml(rec),
+    greeterd: greeterdToml(rec, opts),
   };
   const running = new Map<Name, Daemon>();
   const previous: Record<string, string> = {};

@@ -40,7 +40,10 @@ beforeAll(async () => {
     serverName: 'fake-greeterd',
     helloExtra: () => ({ background: '/usr/share/redbear/greeter/background.png', icon: '/usr/share/redbear/greeter/icon.png', session_name: 'KDE on Wayland', state: 'greeter_ready', message: '', first_boot: false, hostname: 'fakehost' }),
     handler: async (m) => {
-      if (m.type === 'list_users') return { type: 'list_users_result', users: [{ username: 'alice', full_name: 'Alice', uid: 1000, has_pin: false, locked: false, has_avatar: false }] };
+      if (m.type === 'list_users') return { type: 'list_users_result', users: [
+        { username: 'alice', full_name: 'Alice', uid: 1000, has_pin: false, locked: false, has_avatar: false },
+        { username: 'bob', full_name: 'Bob', uid: 1001, has_pin: true, locked: false, has_avatar: false, session: 'locked' },
+      ] };
       if (m.type === 'submit_login') throw new ProtocolError('rate_limited', 'wait', { retry_after_ms: 4000 });
       throw new ProtocolError('unknown_type', 'no');
     },
@@ -67,7 +70,10 @@ describe('web shell', () => {
     const hello = await page.evaluate(() => (window as unknown as { greeter: { hello(): Promise<{ hostname: string; background: string }> } }).greeter.hello());
     expect(hello).toMatchObject({ hostname: 'fakehost', background: '/asset/background' });
     const users = await page.evaluate(() => (window as unknown as { greeter: { listUsers(): Promise<unknown> } }).greeter.listUsers());
-    expect(users).toEqual([{ username: 'alice', fullName: 'Alice', uid: 1000, hasPin: false, locked: false }]);
+    expect(users).toEqual([
+      { username: 'alice', fullName: 'Alice', uid: 1000, hasPin: false, locked: false },
+      { username: 'bob', fullName: 'Bob', uid: 1001, hasPin: true, locked: false, session: 'locked' },
+    ]);
     const login = await page.evaluate(() => (window as unknown as { greeter: { login(u: string, p: string): Promise<unknown> } }).greeter.login('alice', 'pw'));
     expect(login).toEqual({ ok: false, code: 'rate_limited', message: 'wait', retryAfterMs: 4000 });
     expect(page.url()).not.toContain('token');

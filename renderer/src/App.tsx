@@ -8,6 +8,8 @@ import { Greeter } from './screens/Greeter';
 import { LockScreen } from './screens/Lock';
 import { Oobe } from './screens/Oobe';
 import { FatalScreen, type FatalReason } from './screens/Fatal';
+import { CloseIcon } from './components/Icons';
+import { powerDidNotHappen, powerNoEffectKey, type PowerKind } from './lib/power';
 
 /** How long a lost connection is tolerated before the fatal screen. */
 const DISCONNECT_GRACE_MS = 3000;
@@ -44,6 +46,10 @@ export function App() {
   const [preselect, setPreselect] = useState<{ username: string; notice: string } | null>(null);
   const [greeterEpoch, setGreeterEpoch] = useState(0);
   const [powerMessage, setPowerMessage] = useState<string | null>(null);
+  /** The power action greeterd accepted (until the next state event that leaves power_action). */
+  const powerAccepted = useRef<PowerKind | null>(null);
+  /** "The computer did not shut down": greeterd came back from power_action after an accepted request. */
+  const [powerNotice, setPowerNotice] = useState<{ kind: PowerKind | null } | null>(null);
   const [prefs, setPrefsState] = useState<Prefs>({
     locale: stored.locale ?? pickLocale([search.get('lang'), navigator.language]),
     highContrast: stored.highContrast ?? search.get('hc') === '1',
@@ -93,6 +99,10 @@ export function App() {
       setStateMessage(h.message);
       setFirstBoot(h.firstBoot || h.state === 'first_boot');
       setLock(h.lock ?? null);
+      if (h.state !== 'power_action') {
+        powerAccepted.current = null;
+        setPowerMessage(null);
+      }
       setDisconnectedSince(null);
       setDisconnectedLong(false);
       if (!localeChosen.current && h.locale) setPrefsState((p) => ({ ...p, locale: pickLocale([h.locale, navigator.language]) }));
@@ -110,19 +120,25 @@ export function App() {
           setState(e.state);
           setStateMessage(e.message);
           if (e.state === 'first_boot') setFirstBoot(true);
-          if (e.state === 'returning_to_greeter' || e.state === 'greeter_ready') {
+          if (e.state !== 'power_action') {
+            // Back from power_action: either refused (the request said so) or it did not take effect.
+            if (powerDidNotHappen(e, powerAccepted.current !== null)) setPowerNotice({ kind: powerAccepted.current });
+            powerAccepted.current = null;
             setPowerMessage(null);
-            void refreshUsers();
           }
+          if (e.state === 'returning_to_greeter' || e.state === 'greeter_ready') void refreshUsers();
           if (e.state === 'returning_to_greeter') setGreeterEpoch((n) => n + 1);
           if (e.state === 'fatal_error') setHelloFailed(false);
           break;
         case 'lock':
           setLock(e.session);
           setSwitchedAway(false);
+          void refreshUsers();
           break;
         case 'unlock':
+          // A locked session was unlocked or ended: its user's "Session locked" mark changes too.
           setLock((l) => (l && l.id === e.sessionId ? null : l));
+          void refreshUsers();
           break;
         case 'users_changed':
           void refreshUsers();
@@ -198,7 +214,20 @@ export function App() {
           )}
           <div className="backdrop-shade" />
           {screen !== 'fatal' && screen !== 'splash' && (
-            <TopBar showPower={screen !== 'power'} onPowerStarted={(m) => setPowerMessage(m)} />
+            <TopBar showPower={screen !== 'power'} onPowerStarted={(m, kind) => {
+              powerAccepted.current = kind;
+              setPowerNotice(null);
+              setPowerMessage(m);
+            }} />
+          )}
+          {powerNotice && screen !== 'power' && screen !== 'fatal' && screen !== 'splash' && (
+            <div className="notice" role="alert" data-testid="power-notice">
+              <span>{i18n.t(powerNoEffectKey(powerNotice.kind))}</span>
+              <button type="button" className="icon-button notice-close" aria-label={i18n.t('common.dismiss')} title={i18n.t('common.dismiss')}
+                data-testid="power-notice-dismiss" onClick={() => setPowerNotice(null)}>
+                <CloseIcon />
+              </button>
+            </div>
           )}
           {screen === 'splash' && <Splash text={i18n.t('splash.starting')} />}
           {screen === 'power' && <Splash text={stateMessage || powerMessage || i18n.t('splash.power')} />}

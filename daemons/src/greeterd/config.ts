@@ -71,6 +71,12 @@ export const GreeterdConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     first_boot: Type.Object({ continue_token_ttl_ms: Int(1_000, 600_000) }, { additionalProperties: false }),
+    /**
+     * After authd reports a successful shutdown/reboot command, how long the machine may stay up
+     * before greeterd decides the action did not take effect and goes back to the screen it came
+     * from (state event reason `power_no_effect`). 0 = wait in power_action for ever.
+     */
+    power_settle_timeout_ms: Type.Union([Type.Literal(0), Int(100, 3_600_000)]),
     /** Print the TASK-0224 markers (`ui: …`) on stdout as well as in the log. */
     markers: Type.Boolean(),
   },
@@ -99,5 +105,6 @@ export const GREETERD_DEFAULTS: GreeterdConfig = {
   authd: { socket: '/run/redbear-authd.sock', timeout_ms: 5_000, auth_timeout_ms: 20_000 },
   sessiond: { socket: '/run/redbear-sessiond.sock', timeout_ms: 5_000, launch_timeout_ms: 30_000 },
   first_boot: { continue_token_ttl_ms: 120_000 },
+  power_settle_timeout_ms: 60_000,
   markers: true,
 };

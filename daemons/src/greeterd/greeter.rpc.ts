@@ -43,10 +43,8 @@ export function greeterHandler(d: RpcDeps): RequestHandler {
       throw new ProtocolError('unknown_type', 'unknown request');
     }
     switch (msg.type) {
-      case 'list_users': {
-        const r = await o.authRequest({ type: 'list_users' });
-        return { type: 'list_users_result', users: r.users };
-      }
+      case 'list_users':
+        return { type: 'list_users_result', users: await o.listUsers() };
       case 'get_avatar': {
         const r = await o.authRequest({ type: 'get_avatar', username: msg.username });
         return { type: 'avatar_result', mime: r.mime, data_base64: r.data_base64 };

@@ -1,4 +1,4 @@
-import { ProtocolError, type ErrorCode, type GreeterState } from '@redbear/protocol';
+import { ProtocolError, type ErrorCode, type GreeterState, type ui } from '@redbear/protocol';
 import type { Message } from '@redbear/protocol';
 import type { Logger } from '../runtime/index.js';
 import type { GreeterdConfig } from './config.js';
@@ -49,12 +49,42 @@ export interface OrchestratorDeps {
   now?: () => number;
 }
 
+/** A user as greeterd lists it: authd's summary plus the user's open session per sessiond. */
+export interface UserWire {
+  username: string;
+  full_name: string;
+  uid: number;
+  has_pin: boolean;
+  locked: boolean;
+  has_avatar: boolean;
+  session?: ui.UserSessionState;
+}
+
+/**
+ * Mark each user with their open session (`locked` or `active`; sessions still opening or
+ * closing are not offered). Matched by uid, as sessiond records it.
+ */
+export function withSessions(users: readonly UserWire[], sessions: readonly Pick<SessionRecordLike, 'uid' | 'state'>[]): UserWire[] {
+  const byUid = new Map<number, ui.UserSessionState>();
+  for (const s of sessions) {
+    if (s.state === 'active') byUid.set(s.uid, 'active');
+    else if (s.state === 'locked' && !byUid.has(s.uid)) byUid.set(s.uid, 'locked');
+  }
+  return users.map((u) => {
+    const { session: _stale, ...rest } = u;
+    const st = byUid.get(u.uid);
+    return st ? { ...rest, session: st } : rest;
+  });
+}
+
 export const MSG = {
   loginFailed: 'Login failed',
   authUnavailable: 'Authentication service unavailable',
   sessionUnavailable: 'Session service unavailable',
   launchFailed: 'The session could not be started',
   busy: 'Another request is in progress',
+  shutdownNoEffect: 'The shutdown did not take effect; the computer is still running',
+  rebootNoEffect: 'The restart did not take effect; the computer is still running',
 } as const;
 
 /** Messages shown for authd's refusals; authd's own text never reaches the UI unfiltered. */
@@ -90,6 +120,8 @@ export class Orchestrator {
   private lockMarked = false;
   private loginMarker: { sid: string; uid: number } | null = null;
   private closed = false;
+  /** Armed when authd reports a successful power command (power_settle_timeout_ms). */
+  private powerSettle: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: OrchestratorDeps) {
     this.tokens = new ContinueTokens(d.config.first_boot.continue_token_ttl_ms);
@@ -113,13 +145,14 @@ export class Orchestrator {
 
   // ---------- state and UI ----------
 
-  private go(action: GreeterAction, message = ''): GreeterState {
+  private go(action: GreeterAction, message = '', reason?: ui.StateReason): GreeterState {
     const from = this.machine.state;
     const to = this.machine.apply(action, message);
-    this.d.log.info('state', { from, to, action, ...(message ? { message } : {}) });
+    this.d.log.info('state', { from, to, action, ...(message ? { message } : {}), ...(reason ? { reason } : {}) });
     if (to === 'first_boot' && from !== 'first_boot') this.oobeMarked = false;
     if (to === 'locked' && from !== 'locked') this.lockMarked = false;
-    this.d.broadcast('state', { state: to, message });
+    if (from === 'power_action' && to !== 'power_action') this.clearPowerSettle();
+    this.d.broadcast('state', { state: to, message, ...(reason ? { reason } : {}) });
     return to;
   }
 
@@ -380,6 +413,25 @@ export class Orchestrator {
     return s ? this.lockedWire(s) : undefined;
   }
 
+  /**
+   * The greeter's user list: authd's users, each marked with their open session from sessiond's
+   * `list_sessions` (so a user picking from the list sees who has a locked session; logging in
+   * as that user unlocks it). When sessiond does not answer, the locked sessions greeterd knows
+   * from sessiond's events stand in.
+   */
+  async listUsers(): Promise<UserWire[]> {
+    const r = await this.authRequest({ type: 'list_users' });
+    let sessions: Array<Pick<SessionRecordLike, 'uid' | 'state'>>;
+    try {
+      const s = await this.d.session.request({ type: 'list_sessions' }, Math.min(2_000, this.d.config.sessiond.timeout_ms));
+      sessions = s.sessions as SessionRecordLike[];
+    } catch (e) {
+      this.d.log.warn('sessiond did not answer list_sessions: user list from the lock events seen', { error: e as Error });
+      sessions = [...this.locked.values()].map((x) => ({ uid: x.uid, state: 'locked' }));
+    }
+    return withSessions(r.users as UserWire[], sessions);
+  }
+
   /** A plain request to authd (user list, avatar, password change) with its timeout. */
   async authRequest(msg: Record<string, unknown> & { type: string }, timeoutMs = this.d.config.authd.timeout_ms): Promise<Message> {
     try {
@@ -534,23 +586,77 @@ export class Orchestrator {
 
   // ---------- power ----------
 
+  /**
+   * Shutdown/reboot through authd. On success greeterd stays in power_action (the machine is
+   * going down) — but not for ever: if it is still up after `power_settle_timeout_ms`, the
+   * action did not take effect and greeterd goes back to the screen it came from, telling the
+   * UI why (reason `power_no_effect`).
+   */
   async power(action: 'shutdown' | 'reboot'): Promise<{ ok: boolean; message: string }> {
     if (!this.machine.can('power')) return { ok: false, message: `Not possible while ${this.machine.state}` };
     this.go('power');
     try {
       const r = await this.d.auth.request({ type: 'power_action', action }, this.d.config.authd.auth_timeout_ms);
-      if (r.ok === true) return { ok: true, message: String(r.message ?? action) };
+      if (r.ok === true) {
+        if (this.machine.state === 'power_action') this.armPowerSettle(action);
+        return { ok: true, message: String(r.message ?? action) };
+      }
       const message = String(r.message || `${action} failed`).slice(0, 1024);
       this.go('power_failed', message);
-      await this.syncUi();
+      await this.afterPowerResume();
       return { ok: false, message };
     } catch (e) {
       const pe = e instanceof ProtocolError ? e : new ProtocolError('internal', 'internal error');
       const message = pe.code === 'unavailable' || pe.code === 'timeout' ? MSG.authUnavailable : `${action} failed`;
       this.go('power_failed', message);
-      await this.syncUi();
+      await this.afterPowerResume();
       return { ok: false, message };
     }
+  }
+
+  private armPowerSettle(action: 'shutdown' | 'reboot'): void {
+    this.clearPowerSettle();
+    const ms = this.d.config.power_settle_timeout_ms;
+    if (ms <= 0 || this.closed) return;
+    this.powerSettle = setTimeout(() => {
+      this.powerSettle = null;
+      void this.powerNoEffect(action, ms);
+    }, ms);
+    this.powerSettle.unref();
+  }
+
+  private clearPowerSettle(): void {
+    if (this.powerSettle) clearTimeout(this.powerSettle);
+    this.powerSettle = null;
+  }
+
+  /** The power command succeeded, yet here we still are: back to the screen, and say so. */
+  private async powerNoEffect(action: 'shutdown' | 'reboot', ms: number): Promise<void> {
+    if (this.closed || !this.machine.can('power_no_effect')) return;
+    const message = action === 'shutdown' ? MSG.shutdownNoEffect : MSG.rebootNoEffect;
+    this.d.log.warn('power action did not take effect', { action, settle_ms: ms });
+    this.go('power_no_effect', message, 'power_no_effect');
+    await this.afterPowerResume();
+  }
+
+  /**
+   * Back on a screen after power_action. A lock screen whose session ended meanwhile is no
+   * screen at all: then the user list. A lock screen is announced again (a UI restarted during
+   * power_action never saw it).
+   */
+  private async afterPowerResume(): Promise<void> {
+    if (this.machine.state === 'locked') {
+      const s = this.lockShown ? this.locked.get(this.lockShown) : undefined;
+      if (!s) {
+        this.lockShown = null;
+        this.go('switch_user');
+      } else {
+        await this.syncUi();
+        this.d.broadcast('lock', { session: await this.lockedWire(s) });
+        return;
+      }
+    }
+    await this.syncUi();
   }
 
   // ---------- markers ----------
@@ -571,6 +677,7 @@ export class Orchestrator {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.clearPowerSettle();
     this.tokens.clear();
     await this.d.ui.stop();
   }

@@ -4,7 +4,7 @@ import { GreeterMachine, TRANSITIONS, toV1State, type GreeterAction } from './st
 
 const ACTIONS: GreeterAction[] = [
   'ready', 'no_users', 'adopt', 'lock', 'submit', 'auth_failed', 'approved', 'launch_failed',
-  'session_started', 'session_ended', 'switch_user', 'power', 'power_failed', 'fatal',
+  'session_started', 'session_ended', 'switch_user', 'power', 'power_failed', 'power_no_effect', 'fatal',
 ];
 
 /** Drive a fresh machine along a path of actions. */
@@ -73,6 +73,20 @@ describe('greeter state machine', () => {
     expect(along('adopt', 'lock', 'submit', 'approved', 'launch_failed').state).toBe('locked');
     expect(along('no_users', 'power', 'power_failed').state).toBe('first_boot');
     expect(along('adopt', 'lock', 'power', 'power_failed').state).toBe('locked');
+  });
+
+  it('a power action that did not take effect returns to the screen it came from', () => {
+    expect(along('ready', 'power', 'power_no_effect').state).toBe('greeter_ready');
+    expect(along('no_users', 'power', 'power_no_effect').state).toBe('first_boot');
+    expect(along('adopt', 'lock', 'power', 'power_no_effect').state).toBe('locked');
+    const m = along('ready', 'power');
+    expect(m.resume).toBe('greeter_ready');
+    expect(m.apply('power_no_effect', 'The shutdown did not take effect')).toBe('greeter_ready');
+    expect(m.message).toBe('The shutdown did not take effect');
+    // Only from power_action: nowhere else does it mean anything.
+    for (const s of GREETER_STATES) expect(TRANSITIONS[s].power_no_effect !== undefined).toBe(s === 'power_action');
+    // power_action is never a dead end: besides fatal, both of its ways out resume.
+    expect(TRANSITIONS.power_action).toEqual({ power_failed: 'resume', power_no_effect: 'resume', fatal: 'fatal_error' });
   });
 
   it('the full login loop', () => {

@@ -17,9 +17,14 @@ import { ProtocolError, type GreeterState } from '@redbear/protocol';
  *      │         └── session_ended ──── locked ── adopt (unlocked elsewhere) ┘◀───┘
  *      │                                   │ switch_user → greeter_ready
  *   any ── fatal ──▶ fatal_error           greeter_ready | first_boot | locked ── power ──▶ power_action
+ *                                                                       power_failed (→ resume) │
+ *                                                                    power_no_effect (→ resume) │
  *
  * `resume` is the screen a failed attempt goes back to (greeter_ready, first_boot or locked).
  * An unlock is a `submit` from `locked` whose launch step is sessiond's unlock.
+ * `power_failed`: authd refused or the command failed. `power_no_effect`: the command succeeded
+ * but the machine is still up after `power_settle_timeout_ms` — the user is not left on a
+ * "shutting down" screen; the UI is told why (state event reason `power_no_effect`).
  */
 export type GreeterAction =
   | 'ready'
@@ -35,6 +40,7 @@ export type GreeterAction =
   | 'switch_user'
   | 'power'
   | 'power_failed'
+  | 'power_no_effect'
   | 'fatal';
 
 type Target = GreeterState | 'resume';
@@ -48,7 +54,7 @@ export const TRANSITIONS: Readonly<Record<GreeterState, Readonly<Partial<Record<
   session_running: { session_ended: 'returning_to_greeter', lock: 'locked', fatal: 'fatal_error' },
   locked: { submit: 'authenticating', switch_user: 'greeter_ready', adopt: 'session_running', session_ended: 'returning_to_greeter', power: 'power_action', fatal: 'fatal_error' },
   returning_to_greeter: { ready: 'greeter_ready', no_users: 'first_boot', lock: 'locked', fatal: 'fatal_error' },
-  power_action: { power_failed: 'resume', fatal: 'fatal_error' },
+  power_action: { power_failed: 'resume', power_no_effect: 'resume', fatal: 'fatal_error' },
   fatal_error: {},
 };
 

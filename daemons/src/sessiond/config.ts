@@ -38,6 +38,12 @@ export const SessiondConfigSchema = Type.Object(
         command: Argv(1),
         dbus_run_session: Type.String({ maxLength: 4096 }),
         launcher: Argv(0),
+        /**
+         * Keep one bundled launcher started ahead of the next login (faster logins, ~40 MB
+         * resident while idle). false: a launcher is started at login time only. Has no effect
+         * with a configured `launcher` (never pre-started).
+         */
+        prewarm_launcher: Type.Boolean(),
         log_dir: Abs,
         start_timeout_ms: Int(100, 600_000),
         logout_grace_ms: Int(0, 600_000),
@@ -72,6 +78,7 @@ export const SESSIOND_DEFAULTS: SessiondConfig = {
     command: ['redbear-kde-session'],
     dbus_run_session: '/usr/bin/dbus-run-session',
     launcher: [],
+    prewarm_launcher: true,
     log_dir: '/var/log/redbear/sessions',
     start_timeout_ms: 15_000,
     logout_grace_ms: 5_000,

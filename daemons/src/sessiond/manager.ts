@@ -199,12 +199,17 @@ export class SessionManager {
    * state, exits by itself when sessiond goes away): a login then skips Node's startup. The
    * spare starts at the lowest CPU priority (it is background work: it must not slow what
    * runs meanwhile) and is put back to sessiond's priority before it gets a spec — or not used.
-   * A configured launcher (`session.launcher`) is always started at login time.
+   * A configured launcher (`session.launcher`) is always started at login time, and so is the
+   * bundled one with `session.prewarm_launcher = false` (no idle ~40 MB process).
    */
   private spare: PendingLauncher | null = null;
 
+  private get prewarm(): boolean {
+    return this.cfg.session.prewarm_launcher && this.cfg.session.launcher.length === 0;
+  }
+
   private refillSpare(): void {
-    if (this.closing || this.cfg.session.launcher.length > 0 || (this.spare && !this.spare.gone)) return;
+    if (this.closing || !this.prewarm || (this.spare && !this.spare.gone)) return;
     try {
       const spare = spawnLauncher([], this.d.root.dir);
       this.spare = spare;
@@ -224,7 +229,7 @@ export class SessionManager {
   private takeLauncher(): PendingLauncher {
     const spare = this.spare;
     this.spare = null;
-    if (spare && !spare.gone && spare.pid !== undefined && this.cfg.session.launcher.length === 0) {
+    if (spare && !spare.gone && spare.pid !== undefined && this.prewarm) {
       try {
         const normal = getPriority(); // sessiond's own: what a launcher started now would inherit
         setPriority(spare.pid, normal);

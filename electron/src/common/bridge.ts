@@ -49,7 +49,12 @@ export class GreeterdBridge extends EventEmitter {
   private onDaemonEvent(e: Msg): void {
     switch (e.event) {
       case 'state':
-        return this.emitEvent({ kind: 'state', state: e.state as ui.GreeterState, message: String(e.message) });
+        return this.emitEvent({
+          kind: 'state',
+          state: e.state as ui.GreeterState,
+          message: String(e.message),
+          ...(e.reason === 'power_no_effect' ? { reason: e.reason as ui.StateReason } : {}),
+        });
       case 'lock':
         return this.emitEvent({ kind: 'lock', session: this.lockedSession(e.session as Msg) });
       case 'unlock':
@@ -105,6 +110,7 @@ export class GreeterdBridge extends EventEmitter {
     return (r.users as Msg[]).map((u) => {
       const out: ui.UserSummary = { username: String(u.username), fullName: String(u.full_name), uid: Number(u.uid), hasPin: Boolean(u.has_pin), locked: Boolean(u.locked) };
       if (u.has_avatar) out.avatar = this.opts.avatarUrl(String(u.username));
+      if (u.session === 'locked' || u.session === 'active') out.session = u.session;
       return out;
     });
   }

@@ -21,6 +21,22 @@ export const UserSummary = Type.Object(
   { additionalProperties: false },
 );
 
+/** What sessiond says about a user's open session (greeter list only; authd never sends it). */
+export const UserSessionState = Type.Union([Type.Literal('locked'), Type.Literal('active')]);
+
+/** A user as the greeter lists it: authd's summary plus the user's open session, if any. */
+export const GreeterUserSummary = Type.Object(
+  {
+    ...UserSummary.properties,
+    session: Type.Optional(UserSessionState),
+  },
+  { additionalProperties: false },
+);
+
+/** Why greeterd changed state, when the UI should say something about it (`state` event). */
+export const STATE_REASONS = ['power_no_effect'] as const;
+export const StateReasonSchema = Type.Union(STATE_REASONS.map((r) => Type.Literal(r)));
+
 export const LockedSession = Type.Object(
   {
     session_id: Str(64),
@@ -56,7 +72,11 @@ export const GREETER_EVENTS = ['state', 'lock', 'unlock', 'users_changed', 'rate
 export const { Subscribe: GreeterSubscribe, SubscribeOk: GreeterSubscribeOk } = subscribe(GREETER_EVENTS);
 
 export const ListUsers = message('list_users', { id: RequestId }, V2('request', 'Human users to show on the greeter.'));
-export const ListUsersResult = message('list_users_result', { id: RequestId, users: Type.Array(UserSummary, { maxItems: 1000 }) }, V2('reply', 'The user list.'));
+export const ListUsersResult = message(
+  'list_users_result',
+  { id: RequestId, users: Type.Array(GreeterUserSummary, { maxItems: 1000 }) },
+  V2('reply', "The user list; `session` is the user's open session per sessiond (`locked`: logging in as the user unlocks it)."),
+);
 export const GetAvatar = message('get_avatar', { id: RequestId, username: Username }, V2('request', "A user's picture."));
 export const AvatarResult = message(
   'avatar_result',
@@ -116,7 +136,11 @@ export const ReportScreen = message(
 );
 export const ReportActivity = message('report_activity', { id: RequestId }, V2('request', 'User input seen (idle-lock timer).'));
 
-export const StateEvent = event('state', { state: GreeterStateSchema, message: Str(1024) }, 'The greeterd state changed.');
+export const StateEvent = event(
+  'state',
+  { state: GreeterStateSchema, message: Str(1024), reason: Type.Optional(StateReasonSchema) },
+  'The greeterd state changed. `reason` power_no_effect: a power command succeeded but the machine stayed up (power_settle_timeout_ms); back on the screen it came from.',
+);
 export const LockEvent = event('lock', { session: LockedSession }, 'Show the lock screen for this session.');
 export const UnlockEvent = event('unlock', { session_id: Str(64) }, 'A locked session was unlocked or ended: drop its lock screen.');
 export const UsersChangedEvent = event('users_changed', {}, 'The user list changed.');

@@ -132,7 +132,22 @@ export interface UserSummary {
   locked: boolean;
   /** `data:image/...` URL or a URL served by the shell. Absent → initials. */
   avatar?: string;
+  /**
+   * The user's open session (from sessiond, through greeterd): `locked` — choosing the user
+   * unlocks that session instead of starting a new one; `active` — it is running. Absent: none.
+   */
+  session?: UserSessionState;
 }
+
+export type UserSessionState = 'locked' | 'active';
+
+/**
+ * Why greeterd changed state, when the UI should say something about it:
+ * `power_no_effect` — a shutdown/reboot command succeeded but the machine is still up after
+ * greeterd's settle time; greeterd is back on the screen the request came from.
+ */
+export type StateReason = 'power_no_effect';
+export const STATE_REASONS: readonly StateReason[] = ['power_no_effect'];
 
 export interface LockedSession {
   /** Opaque session id, passed back to `unlock`. */
@@ -226,7 +241,7 @@ export interface ScreenInfo {
 // ---------------------------------------------------------------------------
 
 export type GreeterEvent =
-  | { kind: 'state'; state: GreeterState; message: string }
+  | { kind: 'state'; state: GreeterState; message: string; reason?: StateReason }
   /** A session got locked: show the lock screen for it. */
   | { kind: 'lock'; session: LockedSession }
   /** A locked session was unlocked or ended; drop its lock screen. */

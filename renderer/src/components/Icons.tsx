@@ -25,3 +25,4 @@ export const KeypadIcon = ({ className }: IconProps) => base(<><circle cx="6" cy
 export const KeyIcon = ({ className }: IconProps) => base(<><circle cx="7.5" cy="15.5" r="4.5" /><path d="M10.7 12.3 20 3M16 7l3 3M14 9l2 2" /></>, className);
 export const CheckIcon = ({ className }: IconProps) => base(<path d="M4 12.5l5 5L20 6.5" />, className);
 export const SwitchUserIcon = ({ className }: IconProps) => base(<><circle cx="9" cy="8" r="3.5" /><path d="M2.5 20a6.5 6.5 0 0 1 13 0" /><path d="M17 4l3 3-3 3M20 7h-5" /></>, className);
+export const CloseIcon = ({ className }: IconProps) => base(<path d="M6 6l12 12M18 6 6 18" />, className);

@@ -5,9 +5,9 @@ import { Clock } from './Clock';
 import { ConfirmDialog } from './ConfirmDialog';
 import { AccessibilityIcon, GlobeIcon, PowerIcon, RestartIcon } from './Icons';
 
-type PowerKind = 'shutdown' | 'reboot';
+import type { PowerKind } from '../lib/power';
 
-export function TopBar({ showPower = true, onPowerStarted }: { showPower?: boolean; onPowerStarted?: (message: string) => void }) {
+export function TopBar({ showPower = true, onPowerStarted }: { showPower?: boolean; onPowerStarted?: (message: string, kind: PowerKind) => void }) {
   const { t } = useI18n();
   const { api, hello, prefs, setPrefs } = useApp();
   const [menuOpen, setMenuOpen] = useState(false);
@@ -35,7 +35,7 @@ export function TopBar({ showPower = true, onPowerStarted }: { showPower?: boole
       const r = kind === 'shutdown' ? await api.requestShutdown() : await api.requestReboot();
       if (r.ok) {
         setConfirm(null);
-        onPowerStarted?.(r.message);
+        onPowerStarted?.(r.message, kind);
       } else setError(t('power.failed', { message: r.message }));
     } catch {
       setError(t('status.unavailable'));

@@ -9,7 +9,9 @@
  * Three wrong attempts → rate_limited for `?throttleMs=` (default 30000) ms.
  *
  * URL switches: ?firstBoot=1  ?locked=1  ?down=1 (greeterd unreachable; comes
- * back after ?downMs=, default never)  ?fatal=1  ?latency=ms  ?empty=1 (no users).
+ * back after ?downMs=, default never)  ?fatal=1  ?latency=ms  ?empty=1 (no users)
+ * ?powerSettleMs= (shutdown/reboot "did not take effect" after this, default 5000; 0 = never).
+ * A locked session marks its user in the list (`session: 'locked'`), as greeterd does.
  * Hotkeys: Ctrl+Shift+L lock alice's session, Ctrl+Shift+K toggle connection,
  * Ctrl+Shift+U add a user.
  */
@@ -93,8 +95,25 @@ export function createFakeApi(search: string = location.search): GreeterApi & { 
     );
   const find = (username: string): FakeUser | undefined =>
     users.find((u) => u.username === username) ?? hidden.find((u) => u.username === username);
-  const summary = ({ username, fullName, uid, hasPin, locked, avatar }: FakeUser): UserSummary =>
-    avatar === undefined ? { username, fullName, uid, hasPin, locked } : { username, fullName, uid, hasPin, locked, avatar };
+  const summary = ({ username, fullName, uid, hasPin, locked, avatar }: FakeUser): UserSummary => {
+    const out: UserSummary = avatar === undefined ? { username, fullName, uid, hasPin, locked } : { username, fullName, uid, hasPin, locked, avatar };
+    if (lock?.username === username) out.session = 'locked';
+    return out;
+  };
+  const powerSettleMs = Number(q.get('powerSettleMs') ?? 5000);
+  const power = (text: string): PowerOutcome => {
+    const from = state;
+    setState('power_action', text);
+    if (powerSettleMs > 0) {
+      setTimeout(() => {
+        if (state !== 'power_action') return;
+        state = from;
+        message = 'The power action did not take effect; the computer is still running';
+        emit({ kind: 'state', state: from, message, reason: 'power_no_effect' });
+      }, powerSettleMs);
+    }
+    return { ok: true, message: text };
+  };
 
   const startSession = (): LoginOutcome => {
     setState('launching_session', 'Starting KDE on Wayland');
@@ -260,8 +279,8 @@ export function createFakeApi(search: string = location.search): GreeterApi & { 
         setState('greeter_ready');
         return { ok: true };
       }, 150),
-    requestShutdown: () => delay((): PowerOutcome => { setState('power_action', 'Shutting down'); return { ok: true, message: 'Shutting down' }; }),
-    requestReboot: () => delay((): PowerOutcome => { setState('power_action', 'Restarting'); return { ok: true, message: 'Restarting' }; }),
+    requestShutdown: () => delay(() => power('Shutting down')),
+    requestReboot: () => delay(() => power('Restarting')),
     reportScreen: (screen: ScreenName, info?: ScreenInfo) => {
       console.info(`[fake greeterd] screen=${screen}`, info ?? {});
       return delay(undefined, 10);

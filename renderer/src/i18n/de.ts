@@ -10,6 +10,7 @@ export const de: Messages = {
   'common.hide': 'Passwort verbergen',
   'common.capsLock': 'Feststelltaste ist aktiv',
   'common.skip': 'Überspringen',
+  'common.dismiss': 'Schließen',
 
   'top.accessibility': 'Barrierefreiheit',
   'top.language': 'Sprache',
@@ -26,6 +27,9 @@ export const de: Messages = {
   'power.reboot.confirm': 'Neu starten',
   'power.inProgress': 'Bitte warten …',
   'power.failed': 'Die Anfrage wurde abgelehnt: {message}',
+  'power.noEffect.shutdown': 'Der Computer wurde nicht ausgeschaltet. Er läuft weiter.',
+  'power.noEffect.reboot': 'Der Computer wurde nicht neu gestartet. Er läuft weiter.',
+  'power.noEffect.unknown': 'Ausschalten oder Neustart wurde nicht ausgeführt. Der Computer läuft weiter.',
 
   'status.authenticating': 'Anmeldung wird geprüft',
   'status.failed': 'Anmeldung fehlgeschlagen',
@@ -57,6 +61,9 @@ export const de: Messages = {
   'greeter.session': 'Sitzung',
   'greeter.accountLockedBadge': 'Konto gesperrt',
   'greeter.sessionLockedBadge': 'Sitzung gesperrt',
+  'greeter.sessionLockedLabel': 'Sitzung gesperrt, Anmelden entsperrt sie',
+  'greeter.sessionRunningBadge': 'Sitzung läuft',
+  'greeter.resumeHint': 'Ihre Sitzung läuft noch. Mit der Anmeldung wird sie entsperrt.',
   'greeter.noUsers': 'Keine Benutzer vorhanden.',
   'greeter.changeTitle': 'Passwort ändern',
   'greeter.changeIntro': 'Geben Sie das aktuelle Passwort ein und wählen Sie ein neues für {name}.',

@@ -8,6 +8,7 @@ export const en = {
   'common.hide': 'Hide password',
   'common.capsLock': 'Caps Lock is on',
   'common.skip': 'Skip',
+  'common.dismiss': 'Dismiss',
 
   'top.accessibility': 'Accessibility',
   'top.language': 'Language',
@@ -24,6 +25,9 @@ export const en = {
   'power.reboot.confirm': 'Restart',
   'power.inProgress': 'Please wait…',
   'power.failed': 'The request was refused: {message}',
+  'power.noEffect.shutdown': 'The computer did not shut down. It is still running.',
+  'power.noEffect.reboot': 'The computer did not restart. It is still running.',
+  'power.noEffect.unknown': 'The shutdown or restart did not take effect. The computer is still running.',
 
   'status.authenticating': 'Authenticating',
   'status.failed': 'Login failed',
@@ -55,6 +59,9 @@ export const en = {
   'greeter.session': 'Session',
   'greeter.accountLockedBadge': 'Account locked',
   'greeter.sessionLockedBadge': 'Session locked',
+  'greeter.sessionLockedLabel': 'Session locked, signing in unlocks it',
+  'greeter.sessionRunningBadge': 'Session running',
+  'greeter.resumeHint': 'Your session is still running. Signing in unlocks it.',
   'greeter.noUsers': 'No users to show.',
   'greeter.changeTitle': 'Change password',
   'greeter.changeIntro': 'Enter your current password and choose a new one for {name}.',

@@ -9,6 +9,7 @@ import { ArrowRightIcon, BackIcon, KeyIcon, KeypadIcon, UserPlusIcon } from '../
 import { StrengthMeter } from '../components/StrengthMeter';
 import { describeFailure } from '../lib/outcome';
 import { estimateStrength } from '../lib/strength';
+import { tileSession, tileText } from '../lib/sessions';
 
 type View =
   | { kind: 'list' }
@@ -105,6 +106,9 @@ export function Greeter({ users, lockedUsername, preselect, notice, starting }: 
   };
 
   const throttled = throttleUntil > Date.now();
+  // Signing in as a user whose session is locked unlocks that session (greeterd does the unlock).
+  const chosen = view.kind === 'auth' && view.user ? (users.find((x) => x.username === view.user!.username) ?? view.user) : null;
+  const resuming = chosen !== null && tileSession(chosen, lockedUsername) === 'locked';
 
   const submitAuth = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
@@ -190,19 +194,28 @@ export function Greeter({ users, lockedUsername, preselect, notice, starting }: 
           <h1 id="users-heading" className="visually-hidden">{t('greeter.users')}</h1>
           {users.length === 0 && <p className="muted center">{t('greeter.noUsers')}</p>}
           <ul className="user-list" ref={listRef} onKeyDown={onListKey}>
-            {users.map((u) => (
-              <li key={u.username}>
-                <button type="button" className="user-tile" data-testid={`user-tile-${u.username}`} data-username={u.username}
-                  onClick={() => choose(u)}>
-                  <Avatar fullName={u.fullName} username={u.username} avatar={u.avatar} />
-                  <span className="user-tile-text">
-                    <span className="user-name">{u.fullName || u.username}</span>
-                    {u.locked && <span className="badge badge-warn">{t('greeter.accountLockedBadge')}</span>}
-                    {!u.locked && lockedUsername === u.username && <span className="badge">{t('greeter.sessionLockedBadge')}</span>}
-                  </span>
-                </button>
-              </li>
-            ))}
+            {users.map((u) => {
+              const session = tileSession(u, lockedUsername);
+              const text = tileText(u, session);
+              const name = u.fullName || u.username;
+              return (
+                <li key={u.username}>
+                  <button type="button" className="user-tile" data-testid={`user-tile-${u.username}`} data-username={u.username}
+                    data-session={session ?? undefined}
+                    aria-label={text.label.length ? [name, ...text.label.map((k) => t(k))].join(', ') : undefined}
+                    onClick={() => choose(u)}>
+                    <Avatar fullName={u.fullName} username={u.username} avatar={u.avatar} />
+                    <span className="user-tile-text">
+                      <span className="user-name">{name}</span>
+                      {text.badges.map((b) => (
+                        <span key={b.key} className={b.warn ? 'badge badge-warn' : 'badge'}
+                          data-testid={b.warn ? undefined : `session-badge-${u.username}`}>{t(b.key)}</span>
+                      ))}
+                    </span>
+                  </button>
+                </li>
+              );
+            })}
             <li>
               <button type="button" className="user-tile user-tile-other" data-testid="user-tile-other" onClick={() => choose(null)}>
                 <span className="avatar avatar-md avatar-other" aria-hidden="true"><UserPlusIcon /></span>
@@ -224,6 +237,7 @@ export function Greeter({ users, lockedUsername, preselect, notice, starting }: 
             <>
               <Avatar fullName={view.user.fullName} username={view.user.username} avatar={view.user.avatar} size="lg" />
               <h1 id="auth-heading" className="auth-name" data-testid="selected-user">{view.user.fullName || view.user.username}</h1>
+              {resuming && <p className="muted center" data-testid="resume-hint">{t('greeter.resumeHint')}</p>}
             </>
           ) : (
             <>
@@ -262,7 +276,8 @@ export function Greeter({ users, lockedUsername, preselect, notice, starting }: 
               disabled={starting}
               invalid={status?.kind === 'error'}
               trailing={
-                <button type="submit" className="icon-button submit-button" aria-label={t('greeter.signIn')} title={t('greeter.signIn')}
+                <button type="submit" className="icon-button submit-button" aria-label={t(resuming ? 'lock.unlock' : 'greeter.signIn')}
+                  title={t(resuming ? 'lock.unlock' : 'greeter.signIn')}
                   data-testid="login-submit" disabled={busy || starting || throttled}>
                   {busy ? <span className="spinner spinner-sm" aria-hidden="true" /> : <ArrowRightIcon />}
                 </button>
