@@ -186,16 +186,12 @@ export class SecureStore {
           const lastChunk = Math.floor(end / CHUNK_SIZE);
           const r = obj.reader;
           for await (const { raw, first, last } of r.rawBatches(firstChunk, lastChunk)) {
-            let off = 0;
-            for (let c = first; c <= last; c++) {
-              // One fresh buffer per chunk: the consumer may keep what it was given.
-              const n = r.chunkPlainLen(c);
-              const pt = Buffer.allocUnsafe(n);
-              r.decryptInto(raw.subarray(off, off + n + TAG_LEN), c, c, pt, 0);
-              off += n + TAG_LEN;
-              const base = c * CHUNK_SIZE;
-              yield pt.subarray(Math.max(0, start - base), Math.min(n, end - base + 1));
-            }
+            // One fresh buffer per batch (the consumer may keep what it was given), filled only
+            // with authenticated plaintext.
+            const pt = Buffer.allocUnsafe(raw.length - (last - first + 1) * TAG_LEN);
+            r.decryptInto(raw, first, last, pt, 0);
+            const base = first * CHUNK_SIZE;
+            yield pt.subarray(Math.max(0, start - base), Math.min(pt.length, end - base + 1));
           }
         } finally {
           await obj.close();
