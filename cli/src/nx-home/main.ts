@@ -4,7 +4,16 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ProtocolError } from '@redbear/protocol';
 import { KeystoreClient, remoteKeyProvider } from '@redbear/daemons/lib/keystore-client';
-import { detectPersistence, openStore, verifyStore, isSecureFsError, CONF_FILE, type KeyProvider, type VerifyReport } from '@redbear/daemons/lib/securefs';
+import {
+  detectPersistence,
+  openStore,
+  verifyStore,
+  isSecureFsError,
+  CONF_FILE,
+  type KeyProvider,
+  type ListEntry,
+  type VerifyReport,
+} from '@redbear/daemons/lib/securefs';
 
 /**
  * nx-home — inspect and use a user's SecureFS home through keystored.
@@ -89,8 +98,17 @@ function firstLine(buf: Buffer): { line: Buffer; rest: Buffer } {
   return { line: buf.subarray(0, lineEnd), rest: nl < 0 ? Buffer.alloc(0) : buf.subarray(nl + 1) };
 }
 
+/** One `ls` line: type (d, -, l), mode, size, mtime, name; a symlink ends in `-> target`. */
+export function formatEntry(e: ListEntry): string {
+  const type = e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : '-';
+  const link = e.type === 'symlink' ? ` -> ${e.target ?? ''}` : '';
+  return `${type} ${e.mode.toString(8).padStart(4, '0')} ${String(e.size).padStart(12)} ${new Date(e.mtimeMs).toISOString()} ${e.name}${link}\n`;
+}
+
 function formatReport(r: VerifyReport): string {
-  const lines = [`${r.ok ? 'OK' : 'PROBLEMS'}: epoch ${r.epoch ?? '-'}, ${r.files} files, ${r.dirs} dirs, ${r.chunksVerified} chunks authenticated`];
+  const lines = [
+    `${r.ok ? 'OK' : 'PROBLEMS'}: epoch ${r.epoch ?? '-'}, ${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${r.chunksVerified} chunks authenticated`,
+  ];
   for (const p of r.problems) {
     const where = [p.path && `path=${p.path}`, p.object && `object=${p.object}`, p.chunk !== undefined && `chunk=${p.chunk}`].filter(Boolean).join(' ');
     lines.push(`${p.severity.toUpperCase()} ${p.code}/${p.kind}${where ? ' ' + where : ''}: ${p.message}`);
@@ -210,7 +228,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (cmd === 'ls') {
         const entries = await store.list(arg ?? '/');
         if (o.json) io.out(JSON.stringify(entries) + '\n');
-        else for (const e of entries) io.out(`${e.type === 'dir' ? 'd' : '-'} ${e.mode.toString(8).padStart(4, '0')} ${String(e.size).padStart(12)} ${new Date(e.mtimeMs).toISOString()} ${e.name}\n`);
+        else for (const e of entries) io.out(formatEntry(e));
         return EXIT.ok;
       }
       if (!arg) throw new CliError(EXIT.usage, `${cmd} needs a PATH`);

@@ -48,6 +48,9 @@ export interface FuseOps {
   mkdir(path: string, mode: number, cb: Cb): void;
   rmdir(path: string, cb: Cb): void;
   rename(src: string, dest: string, cb: Cb): void;
+  /** symlink(2): `target` is the link text, `path` the link to create. */
+  symlink(target: string, path: string, cb: Cb): void;
+  readlink(path: string, cb: ValueCb<string>): void;
   chmod(path: string, mode: number, cb: Cb): void;
   chown(path: string, uid: number, gid: number, cb: Cb): void;
   utimens(path: string, atime: number, mtime: number, cb: Cb): void;

@@ -34,6 +34,8 @@ export function toErrno(e: unknown): number {
         return E.ENOTDIR;
       case 'is_dir':
         return E.EISDIR;
+      case 'is_symlink':
+        return E.ELOOP; // what open(O_NOFOLLOW) gives for a link: the store never follows one
       case 'not_empty':
         return E.ENOTEMPTY;
       case 'invalid_path':

@@ -10,6 +10,7 @@ import { err, isIntegrityError, toErrno } from './errno.js';
 const E = constants.errno;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
 const NO_ID = 0xffffffff; // chown(-1)
 /**
  * libfuse 2 hands UTIME_NOW / UTIME_OMIT to utimens as tv_sec 0, tv_nsec 2^30-1 / 2^30-2, which
@@ -102,6 +103,11 @@ interface Waiter {
   resolve(s: SecureStore): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
+}
+
+/** The errno for content access to something that is not a regular file. */
+function notAFile(st: StoreStat): Error {
+  return st.type === 'symlink' ? err('ELOOP', 'a symbolic link is never followed by the store') : err('EISDIR');
 }
 
 function within(p: string, dir: string): boolean {
@@ -348,9 +354,9 @@ class SecureFsMount implements StoreMount {
     return h;
   }
 
-  private stat(type: 'file' | 'dir', size: number, mtimeMs: number, mode: number): FuseStat {
+  private stat(type: StoreStat['type'], size: number, mtimeMs: number, mode: number): FuseStat {
     return {
-      mode: (type === 'dir' ? S_IFDIR : S_IFREG) | (mode & 0o7777),
+      mode: type === 'symlink' ? S_IFLNK | 0o777 : (type === 'dir' ? S_IFDIR : S_IFREG) | (mode & 0o7777),
       uid: this.opts.uid,
       gid: this.opts.gid,
       size,
@@ -375,7 +381,7 @@ class SecureFsMount implements StoreMount {
   private async load(s: SecureStore, f: OpenFile, limit = Infinity): Promise<void> {
     if (f.data) return;
     const st = await s.stat(f.path);
-    if (st.type !== 'file') throw err('EISDIR');
+    if (st.type !== 'file') throw notAFile(st);
     const n = Math.min(st.size, limit);
     if (n > this.maxBuf) throw err('EFBIG', `${f.path}: ${st.size} bytes is more than the ${this.maxBuf}-byte write buffer`);
     const content = n === 0 ? Buffer.alloc(0) : n === st.size ? await s.readFile(f.path) : await s.read(f.path, 0, n);
@@ -471,8 +477,9 @@ class SecureFsMount implements StoreMount {
           cb,
           this.run('open', p, async (s) => {
             if (!this.files.has(p)) {
+              // The kernel resolves symlinks before open; a link path here is refused, never followed.
               const st = await s.stat(p);
-              if (st.type !== 'file') throw err('EISDIR');
+              if (st.type !== 'file') throw notAFile(st);
             }
             return this.newHandle(this.openFile(p), flags);
           }),
@@ -620,6 +627,11 @@ class SecureFsMount implements StoreMount {
           ),
         ),
 
+      // symlink(2): `target` is the link text, `p` the new link. Index only; nothing is resolved.
+      symlink: (target, p, cb) => R(cb, this.run('symlink', p, (s) => s.symlink(target, p))),
+
+      readlink: (p, cb) => V(cb, this.run('readlink', p, (s) => s.readlink(p))),
+
       mkdir: (p, mode, cb) => R(cb, this.run('mkdir', p, (s) => s.mkdir(p, { mode: mode & 0o7777 }))),
 
       rmdir: (p, cb) => R(cb, this.run('rmdir', p, (s) => s.rmdir(p))),
@@ -629,6 +641,8 @@ class SecureFsMount implements StoreMount {
           cb,
           this.run('chmod', p, async (s) => {
             if (p === '/') throw err('EPERM', 'the root of the home keeps mode 0700');
+            // chmod(2) follows links in the kernel; only fchmodat(AT_SYMLINK_NOFOLLOW) could get here.
+            if ((await s.stat(p)).type === 'symlink') throw err('EOPNOTSUPP', 'a symlink keeps mode 0777');
             await s.setAttributes(p, { mode: mode & 0o7777 });
           }),
         ),

@@ -6,6 +6,7 @@ export type SecureFsErrorCode =
   | 'exists'
   | 'not_dir'
   | 'is_dir'
+  | 'is_symlink' // the path is a symbolic link where a file was needed (the store never follows links)
   | 'not_empty'
   | 'invalid_path'
   | 'invalid_argument'

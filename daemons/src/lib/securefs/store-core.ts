@@ -2,7 +2,7 @@ import { readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CryptoStats } from './content-object.js';
 import { SecureFsError, isSecureFsError } from './errors.js';
-import { encodeIndex, indexHash, type Entry, type FileEntry, type IndexState } from './index-file.js';
+import { encodeIndex, indexHash, type DirEntry, type Entry, type FileEntry, type IndexState } from './index-file.js';
 import type { KeyProvider } from './key-provider.js';
 import { atomicWrite, INDEX_FILE, OBJECT_RE, OBJECTS_DIR, objectRelPath, TMP_DIR } from './layout.js';
 import { parentOf } from './paths.js';
@@ -52,8 +52,19 @@ export class StoreCore {
     return key;
   };
 
-  entry(path: string): Entry | undefined {
+  /** Any entry at `path` (a symlink is returned as itself, never followed). */
+  lookup(path: string): Entry | undefined {
     return path === '/' ? { type: 'dir', mtimeMs: 0, mode: 0o700 } : this.state.entries.get(path);
+  }
+
+  /**
+   * The file or directory at `path`, for code that reads or writes content (write-session.ts).
+   * The store never follows a symlink and never writes over one: a symlink here is `is_symlink`.
+   */
+  entry(path: string): FileEntry | DirEntry | undefined {
+    const e = this.lookup(path);
+    if (e?.type === 'symlink') throw new SecureFsError('is_symlink', `${path} is a symbolic link`, { path });
+    return e;
   }
 
   children(dir: string): string[] {

@@ -4,7 +4,7 @@ import type { CryptoStats } from './content-object.js';
 import { TAG_LEN } from './xchacha.js';
 import { SecureFsError } from './errors.js';
 import { CHUNK_SIZE } from './header.js';
-import type { Entry, FileEntry } from './index-file.js';
+import { SYMLINK_MODE, symlinkTargetProblem, type Entry, type FileEntry } from './index-file.js';
 import type { KeyProvider } from './key-provider.js';
 import { openObject, type OpenedObject } from './object-open.js';
 import { normalizePath, parentOf, baseName, isWithin } from './paths.js';
@@ -21,14 +21,19 @@ export interface OpenStoreOptions {
 }
 
 export interface StoreStat {
-  type: 'file' | 'dir';
+  /** What the entry itself is (lstat semantics: a symlink is never followed). */
+  type: 'file' | 'dir' | 'symlink';
+  /** Files: plaintext bytes. Symlinks: bytes of the target. Directories: 0. */
   size: number;
   mtimeMs: number;
+  /** Permission bits; always 0o777 for a symlink. */
   mode: number;
   /** Files only: file_id (hex), version counter, key generation. */
   fileId?: string;
   version?: number;
   keyGen?: number;
+  /** Symlinks only: the link text. */
+  target?: string;
 }
 
 export interface ListEntry extends StoreStat {
@@ -42,9 +47,14 @@ export interface ReadStreamOptions {
 }
 
 function toStat(e: Entry): StoreStat {
-  return e.type === 'file'
-    ? { type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, fileId: e.fileId, version: e.version, keyGen: e.keyGen }
-    : { type: 'dir', size: 0, mtimeMs: e.mtimeMs, mode: e.mode };
+  switch (e.type) {
+    case 'file':
+      return { type: 'file', size: e.size, mtimeMs: e.mtimeMs, mode: e.mode, fileId: e.fileId, version: e.version, keyGen: e.keyGen };
+    case 'dir':
+      return { type: 'dir', size: 0, mtimeMs: e.mtimeMs, mode: e.mode };
+    case 'symlink':
+      return { type: 'symlink', size: Buffer.byteLength(e.target), mtimeMs: e.mtimeMs, mode: e.mode, target: e.target };
+  }
 }
 
 /** An open SecureFS store. Single process, single opener (no cross-process locking). */
@@ -84,13 +94,14 @@ export class SecureStore {
 
   private get(path: string): Entry {
     this.core.live();
-    const e = this.core.entry(path);
+    const e = this.core.lookup(path);
     if (!e) throw new SecureFsError('not_found', `${path} does not exist`, { path });
     return e;
   }
 
   private file(path: string): FileEntry {
     const e = this.get(path);
+    if (e.type === 'symlink') throw new SecureFsError('is_symlink', `${path} is a symbolic link`, { path });
     if (e.type !== 'file') throw new SecureFsError('is_dir', `${path} is a directory`, { path });
     return e;
   }
@@ -99,13 +110,15 @@ export class SecureStore {
     if (this.get(path).type !== 'dir') throw new SecureFsError('not_dir', `${path} is not a directory`, { path });
   }
 
+  /** Like lstat(2): a symlink is reported as type 'symlink' (the store never follows links). */
   async stat(path: string): Promise<StoreStat> {
     return toStat(this.get(normalizePath(path)));
   }
 
+  /** Whether anything (file, directory or symlink, dangling or not) exists at `path`. */
   async exists(path: string): Promise<boolean> {
     this.core.live();
-    return this.core.entry(normalizePath(path)) !== undefined;
+    return this.core.lookup(normalizePath(path)) !== undefined;
   }
 
   async readdir(path = '/'): Promise<string[]> {
@@ -117,7 +130,7 @@ export class SecureStore {
   async list(path = '/'): Promise<ListEntry[]> {
     const p = normalizePath(path);
     this.dirEntry(p);
-    return this.core.children(p).map((c) => ({ name: baseName(c), ...toStat(this.core.entry(c)!) }));
+    return this.core.children(p).map((c) => ({ name: baseName(c), ...toStat(this.core.lookup(c)!) }));
   }
 
   private async openFile(p: string, e: FileEntry): Promise<OpenedObject> {
@@ -245,7 +258,7 @@ export class SecureStore {
   async mkdir(path: string, opts: { recursive?: boolean; mode?: number } = {}): Promise<void> {
     const p = normalizePath(path);
     await this.core.exclusive(async () => {
-      const e = this.core.entry(p);
+      const e = this.core.lookup(p);
       if (e) {
         if (opts.recursive && e.type === 'dir') return;
         throw new SecureFsError('exists', `${p} already exists`, { path: p });
@@ -285,15 +298,49 @@ export class SecureStore {
     });
   }
 
+  /** Remove a file or a symlink (the link itself, never its target). */
   async unlink(path: string): Promise<void> {
     const p = normalizePath(path);
     await this.core.exclusive(async () => {
-      const e = this.file(p);
+      const e = this.get(p);
+      if (e.type === 'dir') throw new SecureFsError('is_dir', `${p} is a directory`, { path: p });
       const entries = new Map(this.core.state.entries);
       entries.delete(p);
       touchParent(entries, p, Date.now());
-      await this.core.commit(entries, [StoreCore.objectOf(e)]);
+      await this.core.commit(entries, e.type === 'file' ? [StoreCore.objectOf(e)] : []);
     });
+  }
+
+  /**
+   * Create a symlink at `path` holding `target` (like symlink(2): any non-empty text of at most
+   * 4095 bytes without NUL; it may be relative, absolute or dangling). Index only. `exists` when
+   * anything is at `path` already.
+   */
+  async symlink(target: string, path: string): Promise<void> {
+    const p = normalizePath(path);
+    const problem = symlinkTargetProblem(target);
+    if (problem) throw new SecureFsError('invalid_argument', problem, { path: p });
+    if (p === '/') throw new SecureFsError('exists', 'the root directory exists', { path: p });
+    await this.core.exclusive(async () => {
+      if (this.core.lookup(p)) throw new SecureFsError('exists', `${p} already exists`, { path: p });
+      const parent = parentOf(p);
+      const pe = this.core.lookup(parent);
+      if (!pe) throw new SecureFsError('not_found', `parent directory ${parent} does not exist`, { path: p });
+      if (pe.type !== 'dir') throw new SecureFsError('not_dir', `${parent} is not a directory`, { path: p });
+      const now = Date.now();
+      const entries = new Map(this.core.state.entries);
+      entries.set(p, { type: 'symlink', target, mtimeMs: now, mode: SYMLINK_MODE });
+      touchParent(entries, p, now);
+      await this.core.commit(entries);
+    });
+  }
+
+  /** The target of the symlink at `path` (`invalid_argument` when it is not a symlink, like readlink(2)). */
+  async readlink(path: string): Promise<string> {
+    const p = normalizePath(path);
+    const e = this.get(p);
+    if (e.type !== 'symlink') throw new SecureFsError('invalid_argument', `${p} is not a symbolic link`, { path: p });
+    return e.target;
   }
 
   /** Index-only rename (no re-encryption: the path is not in any AAD). POSIX replacement rules. */
@@ -305,15 +352,16 @@ export class SecureStore {
       const src = this.get(a);
       if (a === b) return;
       const bp = parentOf(b);
-      const bpe = this.core.entry(bp);
+      const bpe = this.core.lookup(bp);
       if (!bpe) throw new SecureFsError('not_found', `parent directory ${bp} does not exist`, { path: b });
       if (bpe.type !== 'dir') throw new SecureFsError('not_dir', `${bp} is not a directory`, { path: b });
       if (src.type === 'dir' && isWithin(b, a)) throw new SecureFsError('invalid_argument', `cannot move ${a} into itself`, { path: b });
-      const dst = this.core.entry(b);
+      const dst = this.core.lookup(b);
       const release: string[] = [];
       if (dst) {
-        if (src.type === 'file' && dst.type === 'dir') throw new SecureFsError('is_dir', `${b} is a directory`, { path: b });
-        if (src.type === 'dir' && dst.type === 'file') throw new SecureFsError('not_dir', `${b} is not a directory`, { path: b });
+        // A symlink moves (and is replaced) like a file; neither side is followed.
+        if (src.type !== 'dir' && dst.type === 'dir') throw new SecureFsError('is_dir', `${b} is a directory`, { path: b });
+        if (src.type === 'dir' && dst.type !== 'dir') throw new SecureFsError('not_dir', `${b} is not a directory`, { path: b });
         if (dst.type === 'dir' && this.core.children(b).length > 0) throw new SecureFsError('not_empty', `${b} is not empty`, { path: b });
         if (dst.type === 'file') release.push(StoreCore.objectOf(dst));
       }
@@ -333,7 +381,8 @@ export class SecureStore {
   }
 
   /**
-   * Index-only attribute change (chmod / utimens): mode bits and/or mtime of a file or directory.
+   * Index-only attribute change (chmod / utimens): mode bits and/or mtime of a file or directory,
+   * or the mtime of a symlink (a symlink's mode stays 0o777: a mode change is `invalid_argument`).
    * No content is rewritten. The root directory has no entry and cannot be changed (`invalid_argument`).
    */
   async setAttributes(path: string, attrs: { mode?: number; mtimeMs?: number }): Promise<void> {
@@ -345,7 +394,12 @@ export class SecureStore {
     await this.core.exclusive(async () => {
       const e = this.get(p);
       const entries = new Map(this.core.state.entries);
-      entries.set(p, { ...e, mode: mode ?? e.mode, mtimeMs: mtimeMs ?? e.mtimeMs });
+      if (e.type === 'symlink') {
+        if (mode !== undefined) throw new SecureFsError('invalid_argument', `${p} is a symbolic link: its mode cannot change`, { path: p });
+        entries.set(p, { ...e, mtimeMs: mtimeMs ?? e.mtimeMs });
+      } else {
+        entries.set(p, { ...e, mode: mode ?? e.mode, mtimeMs: mtimeMs ?? e.mtimeMs });
+      }
       await this.core.commit(entries);
     });
   }
