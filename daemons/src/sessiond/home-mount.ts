@@ -98,6 +98,9 @@ export async function copySkel(store: SecureStore, skel: string, log: Logger): P
         } else if (st.isFile()) {
           await store.writeFile(to, await fs.readFile(from), { mode: st.mode & 0o7777 });
           copied++;
+        } else if (st.isSymbolicLink()) {
+          await store.symlink(await fs.readlink(from), to); // the link itself, as `cp -a` would
+          copied++;
         }
       } catch (x) {
         log.warn('skel entry not copied', { path: from, error: (x as Error).message });

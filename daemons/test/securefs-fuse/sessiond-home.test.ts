@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProtocolClient } from '../../../protocol/src/node/index.js';
@@ -60,6 +60,7 @@ describe.skipIf(!canMount)('sessiond mounts the SecureFS home with FUSE', () => 
     await chmod(path.join(st.root.dir, 'session.sh'), 0o755);
     await mkdir(st.root.path('/etc/skel/.config'), { recursive: true });
     await writeFile(st.root.path('/etc/skel/.profile-from-skel'), 'skel content\n');
+    await symlink('.profile-from-skel', st.root.path('/etc/skel/.profile-link'));
     c = await st.client();
     ev = await st.client();
     await ev.subscribe(['session', 'home']);
@@ -90,6 +91,8 @@ describe.skipIf(!canMount)('sessiond mounts the SecureFS home with FUSE', () => 
     expect((await readFile(path.join(home, 'fstype'), 'utf8')).trim()).toMatch(/fuse/);
     expect(await readFile(path.join(home, 'from-session.txt'), 'utf8')).toBe(MARK);
     expect(await readFile(path.join(home, '.profile-from-skel'), 'utf8')).toBe('skel content\n');
+    expect(await readlink(path.join(home, '.profile-link'))).toBe('.profile-from-skel'); // skel links stay links
+    expect(await readFile(path.join(home, '.profile-link'), 'utf8')).toBe('skel content\n');
     const own = await runAs(alice, `stat -c '%u %a' '${home}' '${home}/from-session.txt' && id -u`);
     expect(own.stdout).toBe(`${alice} 700\n${alice} 644\n${alice}\n`);
 
