@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FAST_KEYSTORED_TOML, makeRoot, startDaemon, type TestRoot } from '../../../test/harness/index.js';
+import { FAST_KEYSTORED_TOML, makeRoot, REPO, startDaemon, type TestRoot } from '../../../test/harness/index.js';
 import { KeystoreClient } from '../../src/lib/keystore-client/index.js';
 
 export const FAST_CONFIG = FAST_KEYSTORED_TOML;
@@ -62,4 +63,19 @@ export async function code(p: Promise<unknown>): Promise<string> {
     return (e as { code?: string }).code ?? `non-protocol: ${(e as Error).message}`;
   }
   return 'resolved';
+}
+
+const NX_HOME = path.join(REPO, 'cli/bin/nx-home');
+
+/** Run the real nx-home CLI; resolves with its exit code and output. */
+export function nxHome(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [NX_HOME, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('close', (code) => resolve({ code: code ?? -1, out, err }));
+    c.stdin.end(stdin);
+  });
 }

@@ -1,25 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../../../test/harness/index.js';
 import { createStore } from '../../src/lib/securefs/index.js';
 import { remoteKeyProvider } from '../../src/lib/keystore-client/index.js';
-import { pw, startEnv, type Env } from './helpers.js';
+import { nxHome, pw, startEnv, type Env } from './helpers.js';
 
 const BIN = path.join(REPO, 'cli/bin/nx-home');
-
-function nxHome(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-    c.stdin.end(stdin);
-  });
-}
 
 function objectFiles(dir: string): string[] {
   const out: string[] = [];

@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStore, umkKeyProvider, verifyStore, MemoryCheckpointHolder, type SecureStore } from '../../src/lib/securefs/index.js';
-import { isMounted, mountStore, type MountOptions, type StoreMount } from '../../src/lib/securefs-fuse/index.js';
+import { verifyStore } from '../../src/lib/securefs/index.js';
+import { isMounted } from '../../src/lib/securefs-fuse/index.js';
 import { canMount } from './can-mount.js';
+import { cleanupMounts, ok, run, setupMount } from './fixture.js';
 
 /**
  * Real FUSE mounts (root, /dev/fuse, libfuse2). The mount is served on this process's event loop,
@@ -13,29 +13,6 @@ import { canMount } from './can-mount.js';
  */
 
 const NOBODY = 65534;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(script: string, opts: { uid?: number; gid?: number; cwd?: string; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      'sh',
-      ['-c', script],
-      { uid: opts.uid, gid: opts.gid, cwd: opts.cwd ?? '/', timeout: opts.timeoutMs ?? 20_000, maxBuffer: 64 << 20, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' } },
-      (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function ok(script: string, opts: Parameters<typeof run>[1] = {}): Promise<string> {
-  const r = await run(script, opts);
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${script}\n${r.stderr}`);
-  return r.stdout;
-}
 
 /** Every byte under `dir`, concatenated (to search for plaintext). */
 async function allBytes(dir: string): Promise<Buffer> {
@@ -46,46 +23,12 @@ async function allBytes(dir: string): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-interface Fixture {
-  base: string;
-  storeDir: string;
-  mnt: string;
-  store: SecureStore;
-  keys: () => ReturnType<typeof umkKeyProvider>;
-  m: StoreMount;
-}
+afterEach(cleanupMounts);
 
-const live: Fixture[] = [];
-
-async function setup(opts: Partial<MountOptions> = {}): Promise<Fixture> {
-  const base = await mkdtemp('/tmp/sfs-fuse-');
-  await chmod(base, 0o755); // a non-root test user must reach the mountpoint
-  const storeDir = path.join(base, 'store');
-  const mnt = path.join(base, 'mnt');
-  await mkdir(mnt, { mode: 0o700 });
-  const umk = randomBytes(32);
-  const storeId = randomBytes(16);
-  const holder = new MemoryCheckpointHolder();
-  const keys = () => umkKeyProvider(umk, storeId, { checkpoints: holder });
-  const store = await createStore(storeDir, keys());
-  const fx = { base, storeDir, mnt, store, keys } as Fixture;
-  live.push(fx);
-  fx.m = await mountStore(store, mnt, { uid: 0, gid: 0, ...opts });
-  return fx;
-}
-
-afterEach(async () => {
-  for (const fx of live.splice(0)) {
-    await fx.m?.unmount().catch(() => undefined);
-    if (await isMounted(fx.mnt)) await run(`fusermount -uz '${fx.mnt}'`);
-    await fx.store.close();
-    await rm(fx.base, { recursive: true, force: true });
-  }
-});
 
 describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
   it('write, read, list, rename, mkdir/rmdir, unlink, chmod, truncate from a child process', async () => {
-    const { mnt, store, storeDir, keys, m } = await setup();
+    const { mnt, store, storeDir, keys, m } = await setupMount('sfs-fuse-');
     expect(await isMounted(mnt)).toBe(true);
     const marker = 'PLAINTEXT-' + randomBytes(12).toString('hex');
     await ok(`cd '${mnt}' && printf '%s' '${marker}' > a.txt && mkdir -p d/e && echo second > d/e/b.txt`);
@@ -134,7 +77,7 @@ describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
   });
 
   it('a multi-chunk file: sequential copy and random reads are exact; ciphertext only on disk', async () => {
-    const { mnt, base, storeDir, store, keys } = await setup();
+    const { mnt, base, storeDir, store, keys } = await setupMount('sfs-fuse-');
     const big = randomBytes(5 * 65536 + 12345);
     await writeFile(path.join(base, 'big.bin'), big);
     const t0 = Date.now();
@@ -167,7 +110,7 @@ describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
   });
 
   it('throughput: 48 MiB sequential write and read through the mount (printed)', async () => {
-    const { mnt, base, store } = await setup();
+    const { mnt, base, store } = await setupMount('sfs-fuse-');
     const size = 48 << 20;
     await writeFile(path.join(base, 'src.bin'), randomBytes(size));
     let t = Date.now();
@@ -183,7 +126,7 @@ describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
   }, 180_000);
 
   it('a non-root session user owns its mount; other users are kept out by the 0700 root', async () => {
-    const { mnt, store } = await setup({ uid: NOBODY, gid: NOBODY });
+    const { mnt, store } = await setupMount('sfs-fuse-', { uid: NOBODY, gid: NOBODY });
     const out = await ok(`id -u && echo mine > '${mnt}/own.txt' && mkdir '${mnt}/sub' && stat -c '%u %g %a' '${mnt}' '${mnt}/own.txt' '${mnt}/sub' && cat '${mnt}/own.txt'`, {
       uid: NOBODY,
       gid: NOBODY,
@@ -198,7 +141,7 @@ describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
   });
 
   it('a file larger than the write buffer fails with EFBIG; smaller writes still work', async () => {
-    const { mnt, store } = await setup({ maxFileBuffer: 1 << 20 });
+    const { mnt, store } = await setupMount('sfs-fuse-', { maxFileBuffer: 1 << 20 });
     const r = await run(`head -c 2000000 /dev/zero > '${mnt}/huge'`);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/File too large/);
@@ -207,7 +150,8 @@ describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
   });
 
   it('detach (locked): requests wait for attach, or fail with EACCES after the bound; writes are committed first', async () => {
-    const { mnt, store, storeDir, keys, m } = await setup({ lockedWaitMs: 1500 });
+    const fx = await setupMount('sfs-fuse-', { lockedWaitMs: 1500 });
+    const { mnt, store, storeDir, keys, m } = fx;
     // A writer holds the file open across the detach: its buffered write is committed by detach.
     const writer = run(`exec 3>'${mnt}/held.txt'; printf before >&3; sleep 1; printf after >&3; exec 3>&-`);
     await new Promise((r) => setTimeout(r, 400));
@@ -225,7 +169,7 @@ describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
     const { openStore } = await import('../../src/lib/securefs/index.js');
     const reopened = await openStore(storeDir, keys());
     m.attach(reopened);
-    live[live.length - 1]!.store = reopened;
+    fx.store = reopened;
     const w = await writer;
     const rd = await reader;
     expect(rd.code).toBe(0);
@@ -236,7 +180,7 @@ describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
 
   it('integrity failures reach the caller as EIO and are reported', async () => {
     const errors: string[] = [];
-    const { mnt, store, storeDir } = await setup({ onError: (e, c) => errors.push(`${c.op}:${(e as { kind?: string }).kind ?? e.message}`) });
+    const { mnt, store, storeDir } = await setupMount('sfs-fuse-', { onError: (e, c) => errors.push(`${c.op}:${(e as { kind?: string }).kind ?? e.message}`) });
     await ok(`head -c 100000 /dev/urandom > '${mnt}/victim'`);
     const st = await store.stat('/victim');
     const obj = path.join(storeDir, 'objects', st.fileId!.slice(0, 2), `${st.fileId}.${st.version!.toString(16).padStart(16, '0')}.sfs`);
@@ -249,7 +193,7 @@ describe.skipIf(!canMount)('securefs-fuse: a store mounted with FUSE', () => {
   });
 
   it('unmount commits pending writes and leaves no mount behind', async () => {
-    const { mnt, store, m } = await setup();
+    const { mnt, store, m } = await setupMount('sfs-fuse-');
     // A child keeps the file open (dirty) while we unmount lazily.
     const holder = run(`exec 3>'${mnt}/pending.txt'; printf pending >&3; sleep 2`);
     await new Promise((r) => setTimeout(r, 500));

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStore, openStore, umkKeyProvider, verifyStore, MemoryCheckpointHolder, type SecureStore } from '../../src/lib/securefs/index.js';
-import { isMounted, mountStore, type StoreMount } from '../../src/lib/securefs-fuse/index.js';
+import { openStore, verifyStore } from '../../src/lib/securefs/index.js';
+import { isMounted, mountStore } from '../../src/lib/securefs-fuse/index.js';
 import { canMount } from './can-mount.js';
+import { cleanupMounts, ok, run, setupMount } from './fixture.js';
 
 /**
  * Symlinks through a real FUSE mount. The mount is served on this process's event loop, so the
@@ -13,69 +10,12 @@ import { canMount } from './can-mount.js';
  * the store is checked through its async API.
  */
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+afterEach(cleanupMounts);
 
-function run(script: string, opts: { timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      'sh',
-      ['-c', script],
-      { cwd: '/', timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 << 20, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' } },
-      (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function ok(script: string): Promise<string> {
-  const r = await run(script);
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${script}\n${r.stderr}`);
-  return r.stdout;
-}
-
-interface Fixture {
-  base: string;
-  storeDir: string;
-  mnt: string;
-  store: SecureStore;
-  keys: () => ReturnType<typeof umkKeyProvider>;
-  m: StoreMount;
-}
-
-const live: Fixture[] = [];
-
-async function setup(): Promise<Fixture> {
-  const base = await mkdtemp('/tmp/sfs-fuse-link-');
-  await chmod(base, 0o755);
-  const storeDir = path.join(base, 'store');
-  const mnt = path.join(base, 'mnt');
-  await mkdir(mnt, { mode: 0o700 });
-  const umk = randomBytes(32);
-  const storeId = randomBytes(16);
-  const holder = new MemoryCheckpointHolder();
-  const keys = () => umkKeyProvider(umk, storeId, { checkpoints: holder });
-  const store = await createStore(storeDir, keys());
-  const fx = { base, storeDir, mnt, store, keys } as Fixture;
-  live.push(fx);
-  fx.m = await mountStore(store, mnt, { uid: 0, gid: 0 });
-  return fx;
-}
-
-afterEach(async () => {
-  for (const fx of live.splice(0)) {
-    await fx.m?.unmount().catch(() => undefined);
-    if (await isMounted(fx.mnt)) await run(`fusermount -uz '${fx.mnt}'`);
-    await fx.store.close();
-    await rm(fx.base, { recursive: true, force: true });
-  }
-});
 
 describe.skipIf(!canMount)('securefs-fuse: symlinks', () => {
   it('ln -s, readlink, ls -l, cat through relative and absolute links, rm, mv, a dangling link', async () => {
-    const fx = await setup();
+    const fx = await setupMount('sfs-fuse-link-');
     const { mnt, store, storeDir, keys } = fx;
     await ok(`cd '${mnt}' && printf 'hello' > a.txt && mkdir d && printf 'in d' > d/b.txt`);
 
@@ -160,7 +100,7 @@ describe.skipIf(!canMount)('securefs-fuse: symlinks', () => {
   });
 
   it('cp -a copies links as links; longest target; links survive unmount and remount', async () => {
-    const fx = await setup();
+    const fx = await setupMount('sfs-fuse-link-');
     const { mnt, storeDir, keys } = fx;
     await ok(`cd '${mnt}' && mkdir src && printf x > src/f && ln -s f src/l && ln -s /etc/hostname src/abs && cp -a src dst`);
     expect(await ok(`cd '${mnt}' && readlink dst/l dst/abs && cat dst/l`)).toBe('f\n/etc/hostname\nx');

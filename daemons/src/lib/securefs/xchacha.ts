@@ -1,36 +1,25 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { nodeAead } from './aead.js';
 import { hchacha20 } from './hchacha20.js';
 
 export const TAG_LEN = 16;
 export const XNONCE_LEN = 24;
 
-/** ChaCha20-Poly1305 (IETF) seal: returns [ciphertext, tag]. */
+/** ChaCha20-Poly1305 (IETF) seal with node:crypto: returns [ciphertext, tag]. */
 export function ietfSeal(key: Buffer, nonce12: Buffer, pt: Buffer, aad: Buffer): [Buffer, Buffer] {
-  const c = createCipheriv('chacha20-poly1305', key, nonce12, { authTagLength: TAG_LEN });
-  c.setAAD(aad, { plaintextLength: pt.length });
-  const ct = c.update(pt);
-  c.final();
-  return [ct, c.getAuthTag()];
+  const ct = Buffer.allocUnsafe(pt.length);
+  const tag = Buffer.alloc(TAG_LEN);
+  nodeAead.seal(key, nonce12, aad, pt, ct, tag);
+  return [ct, tag];
 }
 
 /**
- * ChaCha20-Poly1305 (IETF) open. Returns the plaintext only after `final()` verified the tag,
- * or null. node:crypto's `update()` hands out unauthenticated bytes; they are wiped on failure
- * and never escape this function.
+ * ChaCha20-Poly1305 (IETF) open with node:crypto. Returns the plaintext only after the tag
+ * verified, or null (unauthenticated bytes are wiped and never escape).
  */
 export function ietfOpen(key: Buffer, nonce12: Buffer, ct: Buffer, tag: Buffer, aad: Buffer): Buffer | null {
   if (tag.length !== TAG_LEN) return null;
-  const d = createDecipheriv('chacha20-poly1305', key, nonce12, { authTagLength: TAG_LEN });
-  d.setAAD(aad, { plaintextLength: ct.length });
-  d.setAuthTag(tag);
-  const pt = d.update(ct);
-  try {
-    d.final();
-  } catch {
-    pt.fill(0);
-    return null;
-  }
-  return pt;
+  const pt = Buffer.allocUnsafe(ct.length);
+  return nodeAead.open(key, nonce12, aad, ct, tag, pt) ? pt : null;
 }
 
 /** The XChaCha20 subkey and the 12-byte IETF nonce for a 24-byte XChaCha nonce. */
