@@ -78,11 +78,11 @@ export class Authenticator {
    */
   async checkSecret(username: string, secret: Buffer, kind: 'password' | 'pin', client: string, allow: AccountStateReason[]): Promise<UserRecord> {
     const started = performance.now();
-    let outcome: UserRecord | 'failed';
+    let outcome: UserRecord | 'failed' | { limitedFor: number };
     try {
       outcome = await this.perUser.run(username, async () => {
         const wait = this.d.throttle.retryAfter(username, client);
-        if (wait > 0) throw new ProtocolError('rate_limited', 'too many failed attempts; wait before trying again', { retry_after_ms: wait });
+        if (wait > 0) return { limitedFor: wait };
         const user = await getUser(this.d.root, username).catch((e: unknown) => {
           throw toProtocolError(e);
         });
@@ -103,6 +103,14 @@ export class Authenticator {
     if (outcome === 'failed') {
       await sleep(this.d.cfg.throttle.failure_delay_ms - (performance.now() - started));
       throw failed();
+    }
+    if ('limitedFor' in outcome) {
+      // Refusals wait like failures: a client that retries as soon as it is answered (a flood)
+      // is then paced to one attempt per failure_delay_ms per connection instead of costing the
+      // event loop a refusal as fast as it can send, and lockouts cost no more to probe than guesses.
+      await sleep(this.d.cfg.throttle.failure_delay_ms - (performance.now() - started));
+      const left = Math.max(1, Math.ceil(outcome.limitedFor - (performance.now() - started)));
+      throw new ProtocolError('rate_limited', 'too many failed attempts; wait before trying again', { retry_after_ms: left });
     }
     const shells = await readShells(this.d.root);
     const state = accountState(outcome.passwd, outcome.shadow, { nowDays: daysSinceEpoch(this.d.now()), shells });

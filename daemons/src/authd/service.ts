@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { INTERFACES } from '@redbear/protocol';
 import { ProtocolServer } from '@redbear/protocol/node';
-import { CryptWorkerPool } from '../lib/crypt/index.js';
+import { CryptWorkerPool, type ShaCryptImplementation } from '../lib/crypt/index.js';
 import type { DaemonContext, Running } from '../runtime/index.js';
 import { AccountAdmin } from './admin.js';
 import { Approvals } from './approvals.js';
@@ -23,6 +23,24 @@ export interface AuthdOptions {
   now?: Clock;
   keystore?: KeystorePort;
   socketPath?: string;
+  /** Tests: libraries the crypt workers try for libxcrypt (`[]` = unavailable, to exercise the fallback). */
+  libxcryptCandidates?: readonly string[];
+}
+
+/** How `$5$`/`$6$` are verified, as resolved at start-up (also logged as "password hashing"). */
+export interface HashingStatus {
+  /** `[hashing] sha_crypt_backend` as configured. */
+  configured: AuthdConfig['hashing']['sha_crypt_backend'];
+  /** What computes SHA-crypt in the workers. */
+  shaCrypt: ShaCryptImplementation;
+  /** Where libxcrypt was loaded from, or null. */
+  libxcrypt: string | null;
+  /** Why libxcrypt is not available (null when it is). */
+  libxcryptError: string | null;
+  workers: number;
+  /** Nice value the KDF worker threads run at (null when it cannot be read). */
+  workerNice: number | null;
+  sha512Rounds: number;
 }
 
 export interface AuthdService extends Running {
@@ -31,6 +49,7 @@ export interface AuthdService extends Running {
   approvals: Approvals;
   auth: Authenticator;
   admin: AccountAdmin;
+  hashing: HashingStatus;
 }
 
 /** Wire authd together: state, crypt pool, socket. `main.ts` calls this through runDaemon; tests may call it in-process. */
@@ -42,12 +61,52 @@ export async function startAuthd(ctx: DaemonContext<AuthdConfig>, opts: AuthdOpt
   await fs.chmod(stateDir, 0o700);
   const onStateError = (e: unknown) => log.error('cannot write state file', { error: e instanceof Error ? e : String(e) });
 
-  const pool = new CryptWorkerPool({ size: kdfWorkers(cfg.hashing.workers, availableParallelism()), maxQueue: cfg.hashing.max_queue });
-  const hasher = await Hasher.create(cfg.hashing, pool);
-  log.info('password hashing', { scheme: cfg.hashing.scheme, sha512_rounds: hasher.sha512Rounds, workers: pool.size });
+  const pool = new CryptWorkerPool({
+    size: kdfWorkers(cfg.hashing.workers, availableParallelism()),
+    maxQueue: cfg.hashing.max_queue,
+    shaCryptBackend: cfg.hashing.sha_crypt_backend,
+    nice: cfg.hashing.worker_nice,
+    ...(opts.libxcryptCandidates ? { libxcryptCandidates: opts.libxcryptCandidates } : {}),
+  });
+  let hashing: HashingStatus;
+  let hasher: Hasher;
+  try {
+    const probe = await pool.probe();
+    const configured = cfg.hashing.sha_crypt_backend;
+    if (configured === 'libxcrypt' && probe.libxcrypt === null) {
+      throw new Error(`[hashing] sha_crypt_backend = "libxcrypt" but libxcrypt is unavailable: ${probe.libxcryptError ?? 'unknown reason'}`);
+    }
+    hasher = await Hasher.create(cfg.hashing, pool);
+    hashing = {
+      configured,
+      shaCrypt: configured !== 'builtin' && probe.libxcrypt !== null ? 'libxcrypt' : 'builtin',
+      libxcrypt: probe.libxcrypt,
+      libxcryptError: probe.libxcryptError,
+      workers: pool.size,
+      workerNice: probe.nice,
+      sha512Rounds: hasher.sha512Rounds,
+    };
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+  log.info('password hashing', {
+    scheme: cfg.hashing.scheme,
+    sha512_rounds: hashing.sha512Rounds,
+    workers: hashing.workers,
+    worker_nice: hashing.workerNice,
+    sha_crypt_backend: hashing.shaCrypt,
+    sha_crypt_backend_configured: hashing.configured,
+    libxcrypt: hashing.libxcrypt ?? `unavailable: ${hashing.libxcryptError ?? 'unknown reason'}`,
+  });
+  if (hashing.configured === 'auto' && hashing.shaCrypt === 'builtin') {
+    log.warn('libxcrypt is unavailable: $5$/$6$ hashes are verified by the built-in implementation (slower per round)', { reason: hashing.libxcryptError });
+  }
 
   const throttle = new Throttle(cfg.throttle, now);
-  const throttleFile = new JsonStateFile(path.join(stateDir, 'throttle.json'), () => throttle.snapshot(), onStateError);
+  const throttleFile = new JsonStateFile(path.join(stateDir, 'throttle.json'), () => throttle.snapshot(), onStateError, {
+    minIntervalMs: cfg.throttle.save_interval_ms,
+  });
   throttle.restore(await JsonStateFile.read(throttleFile.file));
   const pins = await PinStore.open(stateDir, cfg.pin, pool, onStateError);
   const keystore = opts.keystore ?? openKeystore({ enabled: cfg.keystore.enabled, socketPath: root.path(cfg.keystore.socket), timeoutMs: cfg.keystore.timeout_ms });
@@ -91,6 +150,7 @@ export async function startAuthd(ctx: DaemonContext<AuthdConfig>, opts: AuthdOpt
     approvals,
     auth,
     admin,
+    hashing,
     async close() {
       await srv.close();
       await throttleFile.flush();

@@ -36,9 +36,19 @@ export interface ThrottleSnapshot {
   users: Record<string, UserTally>;
 }
 
+/**
+ * One client's failure times, oldest first, as a queue: expired entries leave from the front
+ * (amortised O(1) per attempt however many failures a flood has recorded). Only the newest
+ * `client_max_failures` are kept: retryAfter needs no more.
+ */
+interface ClientWindow {
+  times: number[];
+  head: number;
+}
+
 export class Throttle {
   private readonly users = new Map<string, UserTally>();
-  private readonly clients = new Map<string, number[]>();
+  private readonly clients = new Map<string, ClientWindow>();
 
   constructor(
     private readonly policy: ThrottlePolicy,
@@ -52,9 +62,10 @@ export class Throttle {
     let wait = 0;
     const u = this.current(username, t);
     if (u && u.locked_until > t) wait = u.locked_until - t;
-    const c = this.clientFailures(client, t);
-    if (c.length >= this.policy.client_max_failures) {
-      const oldest = c[c.length - this.policy.client_max_failures] ?? t;
+    const c = this.clientWindow(client, t);
+    const max = this.policy.client_max_failures;
+    if (c && c.times.length - c.head >= max) {
+      const oldest = c.times[c.times.length - max] ?? t;
       wait = Math.max(wait, oldest + this.policy.client_window_ms - t);
     }
     return Math.max(0, Math.ceil(wait));
@@ -63,9 +74,14 @@ export class Throttle {
   /** Record a failed attempt; returns the lockout it started (ms), or 0. */
   failure(username: string, client: string): number {
     const t = this.now();
-    const c = this.clientFailures(client, t);
-    c.push(t);
-    this.clients.set(client, c);
+    let c = this.clientWindow(client, t);
+    if (!c) {
+      c = { times: [], head: 0 };
+      this.clients.set(client, c);
+    }
+    c.times.push(t);
+    if (c.times.length - c.head > this.policy.client_max_failures) c.head = c.times.length - this.policy.client_max_failures;
+    compact(c);
     const u = this.current(username, t) ?? { failures: 0, lockouts: 0, locked_until: 0, last_failure: 0 };
     u.failures++;
     u.last_failure = t;
@@ -128,14 +144,20 @@ export class Throttle {
     return u.locked_until <= t && t - u.last_failure >= this.policy.reset_after_ms;
   }
 
-  private clientFailures(client: string, t: number): number[] {
-    const list = this.clients.get(client);
-    if (!list) return [];
+  /** The client's window with failures older than client_window_ms dropped; undefined (and forgotten) when empty. */
+  private clientWindow(client: string, t: number): ClientWindow | undefined {
+    const c = this.clients.get(client);
+    if (!c) return undefined;
     const from = t - this.policy.client_window_ms;
-    const kept = list.filter((x) => x > from);
-    if (kept.length === 0) this.clients.delete(client);
-    else this.clients.set(client, kept);
-    return kept;
+    // Times are appended in clock order; should the wall clock step back, an entry may stay a little
+    // longer than its window (the limit errs on the strict side), never shorter.
+    while (c.head < c.times.length && c.times[c.head]! <= from) c.head++;
+    if (c.head === c.times.length) {
+      this.clients.delete(client);
+      return undefined;
+    }
+    compact(c);
+    return c;
   }
 
   /** Bound memory: a flood of random names must not grow the table without limit. Locked names go last. */
@@ -158,5 +180,13 @@ export class Throttle {
     if (this.clients.size > this.policy.max_tracked_users) {
       for (const k of [...this.clients.keys()].slice(0, this.clients.size - this.policy.max_tracked_users)) this.clients.delete(k);
     }
+  }
+}
+
+/** Drop consumed entries once they are the larger part of the array (amortised O(1)). */
+function compact(c: ClientWindow): void {
+  if (c.head > 64 && c.head * 2 > c.times.length) {
+    c.times = c.times.slice(c.head);
+    c.head = 0;
   }
 }

@@ -11,5 +11,6 @@ export {
   type HashPasswordOptions,
 } from './password.js';
 export { parseShaCryptSetting, sha256crypt, sha512crypt, type ShaCryptSetting } from './sha-crypt.js';
-export { CryptWorkerPool, closeCryptPool, getCryptPool, type CryptPoolOptions } from './worker-pool.js';
-export { loadLibxcrypt, libxcryptLoadError, type Libxcrypt } from './libxcrypt.js';
+export { CryptWorkerPool, closeCryptPool, getCryptPool, type CryptPoolOptions, type CryptResult } from './worker-pool.js';
+export type { CryptWorkerInfo, ShaCryptBackend, ShaCryptImplementation } from './worker-protocol.js';
+export { LIBXCRYPT_CANDIDATES, loadLibxcrypt, libxcryptLoadError, type Libxcrypt, type LibxcryptLoadOptions } from './libxcrypt.js';

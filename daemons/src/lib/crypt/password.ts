@@ -71,6 +71,8 @@ async function loadArgon2(scheme: string): Promise<Argon2Module> {
  * (unknown/refused scheme, or libxcrypt missing for yescrypt), MalformedHashError, BusyError,
  * PoolClosedError or WorkerCrashedError — never a silent false for those.
  * The computed crypt string is compared with the stored one in constant time.
+ * `$5$`/`$6$` are computed by the pool's SHA-crypt backend (`CryptPoolOptions.shaCryptBackend`:
+ * libxcrypt's crypt_rn when it loads, else the built-in implementation); both give the same result.
  */
 export async function verifyPassword(password: Buffer, hash: string, opts: CryptCallOptions = {}): Promise<boolean> {
   const scheme = identifyScheme(hash);
@@ -182,15 +184,17 @@ export async function hashPassword(password: Buffer, opts?: HashPasswordOptions,
 }
 
 /**
- * sha512crypt rounds such that one verification takes about `targetMs` in our worker, rounded to
- * the nearest 1000 and clamped to [5000, 999999999]. Runs in the pool: warm-up, then the fastest of
- * three 20000-round probes (the fastest is the least disturbed by other load).
+ * sha512crypt rounds such that one verification takes about `targetMs` in the pool's workers with
+ * the pool's SHA-crypt backend (libxcrypt by default, the built-in implementation without it),
+ * rounded to the nearest 1000 and clamped to [5000, 999999999]. Runs in the pool: warm-up, then
+ * the fastest of three 20000-round probes (the fastest is the least disturbed by other load).
  */
 export async function calibrateSha512Rounds(targetMs: number, call: CryptCallOptions = {}): Promise<number> {
   if (!(targetMs > 0)) throw new RangeError('targetMs must be positive');
   const pool = call.pool ?? getCryptPool();
   const probeRounds = 20_000;
-  const pw = randomBytes(12);
+  // NUL-free, like every password crypt(3) sees (libxcrypt refuses a NUL byte).
+  const pw = Buffer.from(randomBytes(9).toString('base64'));
   await pool.run({ op: 'sha512crypt', password: privateCopy(pw), setting: '$6$rounds=5000$calibrate' }, call);
   let best = Infinity;
   for (let i = 0; i < 3; i++) {

@@ -217,8 +217,10 @@ export function sha256crypt(password: Uint8Array, setting: string): string {
 }
 
 /**
- * Structural check of a complete stored `$5$`/`$6$` hash (setting + `$` + 43/86 crypt-base64 characters).
- * Returns a reason string when malformed, or null.
+ * Structural check of a complete stored `$5$`/`$6$` hash (setting + `$` + 43/86 crypt-base64
+ * characters, the setting in the form crypt(3) writes: rounds clamped and without leading zeros,
+ * salt at most 16 characters). Returns a reason string when malformed, or null. verifyPassword
+ * applies it before either backend runs, so both backends see the same hashes.
  */
 export function shaCryptHashProblem(hash: string, variant: 'sha256crypt' | 'sha512crypt'): string | null {
   const v = variant === 'sha512crypt' ? SHA512 : SHA256;
@@ -230,7 +232,12 @@ export function shaCryptHashProblem(hash: string, variant: 'sha256crypt' | 'sha5
   }
   try {
     const s = parseShaCryptSetting(hash.slice(0, i), v.scheme);
-    const expectedPrefix = `${v.prefix}${s.roundsCustom ? hash.slice(3, hash.indexOf('$', 3) + 1) : ''}${s.salt}`;
+    if (s.roundsCustom && !hash.startsWith(`${v.prefix}rounds=${s.rounds}$`)) {
+      // crypt(3) writes the clamped value without leading zeros, so no password can reproduce this
+      // string (glibc computes with the clamped rounds and the comparison fails; libxcrypt refuses it).
+      return `rounds= must be written as crypt(3) writes it: an integer in [${SHA_CRYPT_ROUNDS_MIN}, ${SHA_CRYPT_ROUNDS_MAX}] without leading zeros (this hash can never match)`;
+    }
+    const expectedPrefix = `${v.prefix}${s.roundsCustom ? `rounds=${s.rounds}$` : ''}${s.salt}`;
     if (hash.slice(0, i) !== expectedPrefix) return 'salt longer than 16 characters or stray $';
   } catch (e) {
     return e instanceof MalformedHashError ? e.message : String(e);

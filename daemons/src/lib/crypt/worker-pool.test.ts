@@ -91,16 +91,30 @@ describe('CryptWorkerPool', () => {
     expect(pool.stats.restarts).toBe(1);
   });
 
+  // The built-in implementation returns to JavaScript every round, so terminate() stops it at once.
+  // A native crypt_rn call (libxcrypt backend) cannot be interrupted: see the next test.
   test('timeoutMs terminates a stuck worker; queued work proceeds on a fresh one', async () => {
-    const pool = newPool({ size: 1 });
+    const pool = newPool({ size: 1, shaCryptBackend: 'builtin' });
     const slow = pool.run({ op: 'sha512crypt', password: pwCopy('x'), setting: '$6$rounds=50000000$slow' }, { timeoutMs: 100 });
     const next = pool.run({ op: 'sha512crypt', password: pwCopy('y'), setting: '$6$abc' });
     await expect(slow).rejects.toSatisfy((e: unknown) => e instanceof WorkerCrashedError && e.reason === 'timeout');
     expect((await next).value).toBe(sha512crypt(Buffer.from('y'), '$6$abc'));
   });
 
+  test('timeoutMs inside libxcrypt: the task rejects on time and the pool carries on (the old thread ends when crypt_rn returns)', async () => {
+    const pool = newPool({ size: 1, shaCryptBackend: 'libxcrypt' });
+    const t0 = performance.now();
+    const slow = pool.run({ op: 'sha512crypt', password: pwCopy('x'), setting: '$6$rounds=2000000$slow' }, { timeoutMs: 100 });
+    const next = pool.run({ op: 'sha512crypt', password: pwCopy('y'), setting: '$6$abc' });
+    await expect(slow).rejects.toSatisfy((e: unknown) => e instanceof WorkerCrashedError && e.reason === 'timeout');
+    expect(performance.now() - t0).toBeLessThan(600);
+    const r = await next;
+    expect(r.value).toBe(sha512crypt(Buffer.from('y'), '$6$abc'));
+    expect(r.backend).toBe('libxcrypt');
+  });
+
   test('close() rejects running and queued tasks, and later calls', async () => {
-    const pool = newPool({ size: 1 });
+    const pool = newPool({ size: 1, shaCryptBackend: 'builtin' });
     const setting = '$6$rounds=5000000$closing';
     const running = pool.run({ op: 'sha512crypt', password: pwCopy('a'), setting });
     const queued = pool.run({ op: 'sha512crypt', password: pwCopy('b'), setting });

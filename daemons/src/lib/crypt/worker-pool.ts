@@ -7,12 +7,15 @@
  *   runs a task, so an awaited verification is not cut short by process exit;
  * - optional per-task `timeoutMs`: the worker is terminated and replaced, the task rejects with
  *   WorkerCrashedError('timeout');
- * - `close()` terminates everything; pending tasks reject with PoolClosedError.
+ * - `close()` terminates everything; pending tasks reject with PoolClosedError;
+ * - `shaCryptBackend` picks who computes `$5$`/`$6$` (default `auto`: libxcrypt when it loads in
+ *   the workers, else the built-in implementation); `probe()` tells what the workers see;
+ * - `nice` lowers the workers' scheduling priority (per thread, Linux).
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { BusyError, MalformedHashError, PoolClosedError, UnsupportedHashError, WorkerCrashedError } from './errors.js';
-import type { CryptRequestBody, CryptResponse } from './worker-protocol.js';
+import type { CryptRequestBody, CryptResponse, CryptWorkerInfo, CryptWorkerOptions, ShaCryptBackend, ShaCryptImplementation } from './worker-protocol.js';
 import { spawnCryptWorker } from './worker-spawn.js';
 
 export interface CryptPoolOptions {
@@ -20,12 +23,23 @@ export interface CryptPoolOptions {
   size?: number;
   /** Maximum tasks waiting for a worker (not counting running ones); default 32. */
   maxQueue?: number;
+  /** Default SHA-crypt backend of requests that do not name one; default `auto`. */
+  shaCryptBackend?: ShaCryptBackend;
+  /**
+   * Libraries the workers try for libxcrypt (default LIBXCRYPT_CANDIDATES). `[]` makes libxcrypt
+   * unavailable in the workers — for tests of the fallbacks.
+   */
+  libxcryptCandidates?: readonly string[];
+  /** Nice value for the worker threads (0–19; default 0 = inherit). Linux only. */
+  nice?: number;
 }
 
 export interface CryptResult {
   value: string;
   /** Time the computation took inside the worker. */
   elapsedMs: number;
+  /** SHA-crypt requests: the implementation that computed `value`. */
+  backend?: ShaCryptImplementation;
 }
 
 interface Task {
@@ -52,6 +66,8 @@ function scrub(body: CryptRequestBody): void {
 export class CryptWorkerPool {
   readonly size: number;
   readonly maxQueue: number;
+  readonly shaCryptBackend: ShaCryptBackend;
+  readonly #workerOptions: CryptWorkerOptions;
   #slots: Slot[] = [];
   #queue: Task[] = [];
   #closed = false;
@@ -60,6 +76,12 @@ export class CryptWorkerPool {
   constructor(opts: CryptPoolOptions = {}) {
     this.size = Math.max(1, opts.size ?? Math.min(2, availableParallelism()));
     this.maxQueue = Math.max(0, opts.maxQueue ?? 32);
+    this.shaCryptBackend = opts.shaCryptBackend ?? 'auto';
+    const nice = Math.min(19, Math.max(0, Math.trunc(opts.nice ?? 0)));
+    this.#workerOptions = {
+      ...(opts.libxcryptCandidates ? { libxcryptCandidates: [...opts.libxcryptCandidates] } : {}),
+      ...(nice > 0 ? { nice } : {}),
+    };
   }
 
   get stats(): { workers: number; busy: number; queued: number; restarts: number; closed: boolean } {
@@ -97,6 +119,23 @@ export class CryptWorkerPool {
     });
   }
 
+  /**
+   * What a worker of this pool sees: whether libxcrypt loaded (and from where, or why not), its
+   * thread id and nice value. Runs as a (cheap) task, so it starts a worker if none is running.
+   */
+  async probe(opts: { timeoutMs?: number } = {}): Promise<CryptWorkerInfo> {
+    return JSON.parse((await this.run({ op: 'probe' }, opts)).value) as CryptWorkerInfo;
+  }
+
+  /** The implementation this pool's default backend resolves to (`auto`: libxcrypt if the workers load it). */
+  async shaCryptImplementation(): Promise<ShaCryptImplementation> {
+    if (this.shaCryptBackend === 'builtin') return 'builtin';
+    const info = await this.probe();
+    if (info.libxcrypt !== null) return 'libxcrypt';
+    if (this.shaCryptBackend === 'libxcrypt') throw new UnsupportedHashError('sha512crypt', `libxcrypt backend required: ${info.libxcryptError ?? 'libxcrypt unavailable'}`);
+    return 'builtin';
+  }
+
   /** Terminate all workers; queued and running tasks reject with PoolClosedError. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -126,7 +165,7 @@ export class CryptWorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = spawnCryptWorker();
+    const worker = spawnCryptWorker(this.#workerOptions);
     const slot: Slot = { worker, task: null, timer: null, lastError: null, dead: false };
     worker.unref();
     worker.on('message', (msg: CryptResponse) => this.#onMessage(slot, msg));
@@ -139,6 +178,9 @@ export class CryptWorkerPool {
   }
 
   #dispatch(slot: Slot, task: Task): void {
+    if ((task.body.op === 'sha512crypt' || task.body.op === 'sha256crypt') && task.body.backend === undefined) {
+      task.body = { ...task.body, backend: this.shaCryptBackend };
+    }
     slot.task = task;
     slot.worker.ref();
     const id = nextId++;
@@ -187,7 +229,7 @@ export class CryptWorkerPool {
       slot.timer = null;
     }
     slot.worker.unref();
-    if (msg.ok) task.resolve({ value: msg.value, elapsedMs: msg.elapsedMs });
+    if (msg.ok) task.resolve({ value: msg.value, elapsedMs: msg.elapsedMs, ...(msg.backend ? { backend: msg.backend } : {}) });
     else if (msg.code === 'malformed') task.reject(new MalformedHashError(msg.scheme, msg.message));
     else if (msg.code === 'unsupported') task.reject(new UnsupportedHashError(msg.scheme, msg.message));
     else task.reject(new Error(`${msg.scheme}: ${msg.message}`));

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { CryptWorkerOptions } from './worker-protocol.js';
 
 const JS_ENTRY = new URL('./crypt-worker.js', import.meta.url);
 const TS_ENTRY = new URL('./crypt-worker.ts', import.meta.url);
@@ -63,12 +64,13 @@ Promise.all([import('node:worker_threads'), import('node:module')])
   .catch((e) => setImmediate(() => { throw e; }));
 `;
 
-export function spawnCryptWorker(): Worker {
-  if (existsSync(fileURLToPath(JS_ENTRY))) return new Worker(JS_ENTRY);
+/** Start a worker; `options` reach it as `workerData.crypt`. */
+export function spawnCryptWorker(options: CryptWorkerOptions = {}): Worker {
+  if (existsSync(fileURLToPath(JS_ENTRY))) return new Worker(JS_ENTRY, { workerData: { crypt: options } });
   if (existsSync(fileURLToPath(TS_ENTRY))) {
     return new Worker(DEV_BOOTSTRAP, {
       eval: true,
-      workerData: { loader: `data:text/javascript,${encodeURIComponent(DEV_LOADER)}`, sources: transpileFolder(), entry: TS_ENTRY.href },
+      workerData: { loader: `data:text/javascript,${encodeURIComponent(DEV_LOADER)}`, sources: transpileFolder(), entry: TS_ENTRY.href, crypt: options },
     });
   }
   throw new Error(`crypt worker entry not found next to ${fileURLToPath(import.meta.url)}`);
