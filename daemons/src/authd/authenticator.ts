@@ -90,6 +90,7 @@ export class Authenticator {
         if (!ok || !user) {
           const lockout = this.d.throttle.failure(username, client);
           void this.d.throttleFile.save();
+          if (lockout > 0) await this.d.throttleFile.flush(); // a lockout is durable before the reply, not after the coalescing interval
           this.d.log.info('authentication failed', { user: printable(username), kind, client, lockout_ms: lockout });
           return 'failed' as const;
         }

@@ -123,6 +123,19 @@ describe('authd account writes', () => {
     c.close();
   });
 
+  it('a lockout survives authd being killed (SIGKILL) right after it started', async () => {
+    d = await startAuthd([{ name: 'kim', password: 'Kim-Password-1' }]);
+    const c = await d.client();
+    // The first failure is written at once; the next three fall within the 1 s coalescing
+    // interval; the fifth starts a lockout, which must be durable before its reply.
+    for (let i = 0; i < 5; i++) expect(await codeOf(c.request({ type: 'authenticate', username: 'kim', password: `bad-${i}`, vt: 1, purpose: 'login' }))).toBe('auth_failed');
+    c.close();
+    await d.restart('kill');
+    const c2 = await d.client();
+    expect(await codeOf(c2.request({ type: 'authenticate', username: 'kim', password: 'Kim-Password-1', vt: 1, purpose: 'login' }))).toBe('rate_limited');
+    c2.close();
+  });
+
   it('avatars: ~/.face served, links out of the home and oversized files refused', async () => {
     const root = await makeRoot([{ name: 'amy', password: 'Amy-Password-1' }, { name: 'ben', password: 'Ben-Password-1' }, { name: 'cy', password: 'Cy-Password-1' }]);
     const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(100, 1)]);

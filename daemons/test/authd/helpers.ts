@@ -11,7 +11,7 @@ export interface Authd {
   sessionLog: string;
   logs(): string;
   stop(): Promise<number | string>;
-  restart(): Promise<void>;
+  restart(how?: 'stop' | 'kill'): Promise<void>;
   client(): Promise<ProtocolClient>;
   pid(): number;
 }
@@ -60,7 +60,12 @@ export async function startAuthd(users: TestUser[] = [], extraToml = '', existin
     sessionLog,
     logs: () => previous + d.stdout() + d.stderr() + safeRead(path.join(root.dir, 'authd.log')),
     stop: () => d.stop(),
-    async restart() {
+    /** Stop (SIGTERM, pending state flushed) or crash (`kill`: SIGKILL) authd, then start it again. */
+    async restart(how: 'stop' | 'kill' = 'stop') {
+      if (how === 'kill') {
+        d.child.kill('SIGKILL');
+        await d.exited;
+      }
       await d.stop();
       previous += d.stdout() + d.stderr();
       d = await startDaemon('authd', { root: root.dir, config: toml, extraArgs: ['--log-file', path.join(root.dir, 'authd.log')] });
