@@ -35,9 +35,11 @@ function keys(): ReturnType<typeof umkKeyProvider> {
 }
 
 /**
- * Touch and free `bytes` of tmpfs first: on this VM the first use of a guest page costs a
- * hypervisor fault (fresh memory fills at ~0.35 GB/s, recycled memory at ~2.5 GB/s), which would
- * otherwise be measured instead of the library.
+ * Touch and free `bytes` of tmpfs right before a timed run: on this VM a guest page that has not
+ * been used recently costs a hypervisor fault (the guest reports free memory back to the host
+ * within seconds: writing into such memory runs at ~0.35 GB/s, into recycled memory at
+ * ~2.5 GB/s), which would otherwise be measured instead of the library. Pages freed here are
+ * reused by the run that follows at once.
  */
 async function warmPageAllocator(dir: string, bytes: number): Promise<void> {
   const f = path.join(dir, 'warm.bin');
@@ -59,7 +61,9 @@ async function sequential(dir: string, data: Buffer): Promise<{ writeMs: number;
     let readMs = Infinity;
     let readFileMs = Infinity;
     for (let i = 0; i < 3; i++) {
+      await warmPageAllocator(dir, 2 * data.length);
       writeMs = Math.min(writeMs, await timeMs(() => store.writeFile('/big', data)));
+      await warmPageAllocator(dir, 2 * data.length);
       readMs = Math.min(
         readMs,
         await timeMs(async () => {
@@ -72,6 +76,7 @@ async function sequential(dir: string, data: Buffer): Promise<{ writeMs: number;
         }),
       );
       let back: Buffer = Buffer.alloc(0);
+      await warmPageAllocator(dir, 2 * data.length);
       readFileMs = Math.min(readFileMs, await timeMs(async () => (back = await store.readFile('/big'))));
       if (!back.equals(data)) throw new Error('securefs bench: readFile mismatch');
     }
@@ -97,7 +102,7 @@ export const bench: Bench = {
     try {
       const openssl = await opensslSpeed(ctx.quick ? 1 : 3);
       const data = randomBytes(size);
-      await warmPageAllocator(dir, size * 3);
+      await warmPageAllocator(dir, size * 2);
       const backend = selectAead('auto').name;
       ctx.log(`securefs: chunk AEAD backend ${backend}`);
       const seq = await sequential(dir, data);
