@@ -1,20 +1,13 @@
 import { constants, promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { ProtocolError } from '@redbear/protocol';
+import { ProtocolError, type greeter } from '@redbear/protocol';
 import { getUser, humanUsers, isLockedHash, isRacy, statBigint, trustsTimestamps, type UserRecord } from '../lib/accounts/index.js';
 import type { Root } from '../runtime/index.js';
 import { toProtocolError } from './account-errors.js';
 import type { AuthdConfig } from './config.js';
 import type { PinStore } from './pins.js';
 
-export interface UserSummary {
-  username: string;
-  full_name: string;
-  uid: number;
-  has_pin: boolean;
-  locked: boolean;
-  has_avatar: boolean;
-}
+export type UserSummary = greeter.UserSummaryWire;
 
 export type AvatarMime = 'image/png' | 'image/jpeg' | 'image/svg+xml';
 

@@ -1,4 +1,4 @@
-import { ProtocolError, type ErrorCode, type GreeterState, type ui } from '@redbear/protocol';
+import { ProtocolError, type ErrorCode, type GreeterState, type greeter, type ui } from '@redbear/protocol';
 import type { Message } from '@redbear/protocol';
 import type { Logger } from '../runtime/index.js';
 import type { GreeterdConfig } from './config.js';
@@ -50,15 +50,7 @@ export interface OrchestratorDeps {
 }
 
 /** A user as greeterd lists it: authd's summary plus the user's open session per sessiond. */
-export interface UserWire {
-  username: string;
-  full_name: string;
-  uid: number;
-  has_pin: boolean;
-  locked: boolean;
-  has_avatar: boolean;
-  session?: ui.UserSessionState;
-}
+export type UserWire = greeter.GreeterUserWire;
 
 /**
  * Mark each user with their open session (`locked` or `active`; sessions still opening or

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { event, helloOk, Ok, V2, subscribe } from './envelope.js';
 import { message, RequestId, Str, LooseUsername, Username, Secret, Uid } from './schema-kit.js';
 import { GREETER_STATES } from './states.js';
@@ -21,6 +21,9 @@ export const UserSummary = Type.Object(
   { additionalProperties: false },
 );
 
+/** One entry of authd's `list_users` reply. */
+export type UserSummaryWire = Static<typeof UserSummary>;
+
 /** What sessiond says about a user's open session (greeter list only; authd never sends it). */
 export const UserSessionState = Type.Union([Type.Literal('locked'), Type.Literal('active')]);
 
@@ -32,6 +35,9 @@ export const GreeterUserSummary = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** One entry of greeterd's `list_users` reply. */
+export type GreeterUserWire = Static<typeof GreeterUserSummary>;
 
 /** Why greeterd changed state, when the UI should say something about it (`state` event). */
 export const STATE_REASONS = ['power_no_effect'] as const;
