@@ -1,10 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
-import { FAST_KEYSTORED_TOML, makeRoot, REPO, startDaemon, type TestRoot, type TestUser } from '../test/harness/index.js';
+import { FAST_KEYSTORED_TOML, makeRoot, recordingDir, REPO, startDaemon, type TestRoot, type TestUser } from '../test/harness/index.js';
 import { ProtocolClient } from '../protocol/src/node/index.js';
 
 /**
@@ -165,17 +165,7 @@ export interface StackOptions {
 
 export async function startStack(users: TestUser[] = [], opts: StackOptions = {}): Promise<Stack> {
   const root = await makeRoot(users.map((u) => ({ rounds: 5000, ...u })));
-  const rec = root.path('/e2e-rec');
-  mkdirSync(rec, { recursive: true });
-  // World-writable but not sticky: with fs.protected_regular, O_APPEND|O_CREAT on another
-  // user's file in a sticky directory fails, and every session user appends to sessions.log.
-  chmodSync(rec, 0o777);
-  writeFileSync(path.join(rec, 'sessions.log'), '');
-  chmodSync(path.join(rec, 'sessions.log'), 0o666);
-  const script = (name: string, text: string) => {
-    writeFileSync(path.join(rec, name), text);
-    chmodSync(path.join(rec, name), 0o755);
-  };
+  const { dir: rec, script } = recordingDir(root, '/e2e-rec');
   script('session.sh', SESSION_SH(rec));
   script('power.sh', RECORD_SH(path.join(rec, 'power.log')));
   script('vt.sh', RECORD_SH(path.join(rec, 'vt.log')));

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, promises as fs } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, promises as fs } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -69,4 +69,27 @@ export function checkAccountFiles(dir: string): string {
     out.push(execFileSync(cmd, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   }
   return out.join('');
+}
+
+/**
+ * A directory for recording scripts (power, session, VT commands) inside a test root, with an
+ * empty `sessions.log`. World-writable but not sticky: with fs.protected_regular, O_APPEND|O_CREAT
+ * on another user's file in a sticky directory fails, and every session user appends to
+ * sessions.log. `script(name, text)` writes an executable script into it and returns its path.
+ */
+export function recordingDir(root: TestRoot, rel: string): { dir: string; script(name: string, text: string): string } {
+  const dir = root.path(rel);
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o777);
+  writeFileSync(path.join(dir, 'sessions.log'), '');
+  chmodSync(path.join(dir, 'sessions.log'), 0o666);
+  return {
+    dir,
+    script(name, text) {
+      const file = path.join(dir, name);
+      writeFileSync(file, text);
+      chmodSync(file, 0o755);
+      return file;
+    },
+  };
 }

@@ -1,8 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1Request, type ProtocolClient } from '../../../protocol/src/node/index.js';
-import { connect, FAST_KEYSTORED_TOML, makeRoot, REPO, startDaemon, type TestRoot } from '../../../test/harness/index.js';
+import { connect, FAST_KEYSTORED_TOML, makeRoot, recordingDir, REPO, startDaemon, type TestRoot } from '../../../test/harness/index.js';
 import { killGroup, leaderPids, waitFor } from '../../test/sessiond/helpers.js';
 
 /**
@@ -74,15 +74,9 @@ describe.skipIf(!built || process.getuid?.() !== 0)('greeterd with the real auth
 
   beforeAll(async () => {
     root = await makeRoot(Object.entries(PW).map(([name, password]) => ({ name, password, rounds: 5000 })));
-    rec = root.path('/rec');
-    mkdirSync(rec, { mode: 0o777 });
-    chmodSync(rec, 0o777);
-    writeFileSync(path.join(rec, 'sessions.log'), '');
-    chmodSync(path.join(rec, 'sessions.log'), 0o666);
-    const script = (name: string, text: string) => {
-      writeFileSync(path.join(rec, name), text);
-      chmodSync(path.join(rec, name), 0o755);
-    };
+    const recording = recordingDir(root, '/rec');
+    rec = recording.dir;
+    const script = recording.script;
     script('power.sh', `#!/bin/sh\necho "$*" >> "${rec}/power.log"\n`);
     script('session.sh', `#!/bin/sh\necho "started $USER" >> "${rec}/sessions.log"\ntrap 'exit 0' TERM\nsleep 600 &\nwait\n`);
     const configs = {

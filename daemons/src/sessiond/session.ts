@@ -1,4 +1,4 @@
-import { ProtocolError, type SessionState } from '@redbear/protocol';
+import { ProtocolError, type SessionRecordWire, type SessionState } from '@redbear/protocol';
 
 /**
  * The session model: one record per session and the only transitions it may make.
@@ -69,21 +69,7 @@ export function transition(s: SessionData, action: SessionAction, nowMs: number)
 }
 
 /** The wire form (SessionRecord): no token, no internal fields. */
-export function toRecord(s: SessionData): {
-  sid: string;
-  uid: number;
-  username: string;
-  vt: number;
-  seat: string;
-  state: SessionState;
-  leader_pid: number | null;
-  home_uri: string;
-  home_mount: string | null;
-  home_persistent: boolean;
-  created_at_ms: number;
-  updated_at_ms: number;
-  locked_at_ms: number | null;
-} {
+export function toRecord(s: SessionData): SessionRecordWire {
   return {
     sid: s.sid,
     uid: s.uid,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ProtocolError } from '../../../protocol/src/common/index.js';
+import { ProtocolError, type SessionRecordWire } from '../../../protocol/src/common/index.js';
 import { ProtocolServer } from '../../../protocol/src/node/index.js';
 import { makeRoot, startDaemon, REPO, type TestRoot } from '../../../test/harness/index.js';
 
@@ -100,21 +100,7 @@ export class FakeAuthd {
   }
 }
 
-export interface FakeSession {
-  sid: string;
-  uid: number;
-  username: string;
-  vt: number;
-  seat: string;
-  state: 'opening' | 'active' | 'locked' | 'closing' | 'closed';
-  leader_pid: number | null;
-  home_uri: string;
-  home_mount: string | null;
-  home_persistent: boolean;
-  created_at_ms: number;
-  updated_at_ms: number;
-  locked_at_ms: number | null;
-}
+export type FakeSession = SessionRecordWire;
 
 export class FakeSessiond {
   server: ProtocolServer | null = null;

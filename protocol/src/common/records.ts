@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Str, Uid, Username, Vt } from './schema-kit.js';
 
 /**
@@ -43,6 +43,7 @@ export const SessionRecord = Type.Object(
   },
   { additionalProperties: false, description: 'A session as sessiond persists it under /run and publishes it.' },
 );
+export type SessionRecordWire = Static<typeof SessionRecord>;
 
 export const KeystoreStatusRecord = Type.Object(
   {
