@@ -271,9 +271,13 @@ export async function startStack(users: TestUser[] = [], opts: StackOptions = {}
         .filter((l) => l.startsWith('child '))
         .map((l) => Number(/ pid=(\d+)/.exec(l)?.[1]))
         .filter((pid) => {
+          // Only a live `sleep 600` is one of ours: the pid of a child that already ended may
+          // belong to another process by now (pid_max is 32768 here; vitest forks a worker per
+          // test file), and killing that one would take down an unrelated test.
           try {
             const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-            return !/^[ZX]$/.test(st.slice(st.lastIndexOf(')') + 2).split(' ')[0]!);
+            if (/^[ZX]$/.test(st.slice(st.lastIndexOf(')') + 2).split(' ')[0]!)) return false;
+            return readFileSync(`/proc/${pid}/cmdline`, 'latin1') === 'sleep\x00600\x00';
           } catch {
             return false;
           }

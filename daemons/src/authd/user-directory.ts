@@ -1,7 +1,7 @@
 import { constants, promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ProtocolError, type greeter } from '@redbear/protocol';
-import { getUser, humanUsers, isLockedHash, isRacy, statBigint, trustsTimestamps, type UserRecord } from '../lib/accounts/index.js';
+import { dirToken, drainDirWatch, etcPath, FAST_PATH_MAX_AGE_MS, getUser, presenceToken, humanUsers, isLockedHash, isRacy, statBigint, trustsTimestamps, type UserRecord } from '../lib/accounts/index.js';
 import type { Root } from '../runtime/index.js';
 import { toProtocolError } from './account-errors.js';
 import type { AuthdConfig } from './config.js';
@@ -22,7 +22,46 @@ function dirIdentity(st: BigIntStats): string {
 
 const MAX_ABSENT = 4096;
 
+/** A directory's stat for one list_users call, with the inotify token taken just before it. */
+interface DirStat {
+  st: BigIntStats | null;
+  token: string | null;
+}
+type StatDir = (dir: string) => Promise<DirStat>;
+
+interface Absent {
+  /** Directory identity when the name was seen absent. */
+  identity: string;
+  /** The directory's token taken before that was established (null: none), and when. */
+  token: string | null;
+  tokenAt: number;
+}
+
+/** The account files humanUsers reads (all in /etc): the list cache depends on /etc's token and on none of them being a link. */
+const ACCOUNT_FILES = ['passwd', 'group', 'shadow', 'login.defs', 'shells'];
+
+type CachedSummary = Omit<UserSummary, 'has_pin'>;
+
+interface ListCache {
+  users: CachedSummary[];
+  /** (directory, token) pairs taken before anything the list was built from was read. */
+  deps: Array<[dir: string, token: string]>;
+  /** The FUSE mount table the list was built with (a mount over a home sends no inotify event). */
+  fuse: string;
+  at: number;
+}
+
 export class UserDirectory {
+  /**
+   * The last list_users answer (without has_pin, which is read from the PIN store each time),
+   * reused while none of the directories it was built from changed: /etc (the account files),
+   * every consulted home, the icons directory — checked through their inotify tokens after one
+   * drain of the event queue per request, so a change another program made before the request
+   * is always seen — and at most FAST_PATH_MAX_AGE_MS old. Not kept when any of those
+   * directories has no token (untrusted filesystem, no inotify) or an account file is a link.
+   */
+  private listCache: ListCache | null = null;
+
   /**
    * `dir\0name` → identity of `dir` when `name` was seen absent from it. list_users asks for
    * every user's picture on every call and most users have none: while the directory is
@@ -30,8 +69,10 @@ export class UserDirectory {
    * stat of the directory instead of a failing lookup per candidate. Only negative answers are
    * kept; a picture that exists is always read and checked afresh. Only on filesystems whose
    * directory timestamps can be trusted (not a FUSE-mounted SecureFS home: see trustsTimestamps).
+   * While the directory's inotify token (lib/accounts/dir-watch.ts) is unchanged, not even the
+   * directory stat is needed: list_users then touches no file at all.
    */
-  private readonly absent = new Map<string, string>();
+  private readonly absent = new Map<string, Absent>();
 
   constructor(
     private readonly root: Root,
@@ -40,6 +81,35 @@ export class UserDirectory {
   ) {}
 
   async list(): Promise<UserSummary[]> {
+    // Every event queued before this request is applied now; tokens below are read without
+    // draining again.
+    drainDirWatch();
+    const fuse = await fuseMountKey();
+    const c = this.listCache;
+    if (c && c.fuse === fuse && Date.now() - c.at < FAST_PATH_MAX_AGE_MS && c.deps.every(([dir, token]) => dirToken(dir, true, false) === token)) {
+      return c.users.map((u) => this.withPin(u));
+    }
+    this.listCache = null;
+    const at = Date.now();
+    const etcDir = path.dirname(etcPath(this.root.dir, 'passwd'));
+    let deps: Array<[string, string | null]> | null = (await trustsTimestamps(etcDir)) ? [[etcDir, dirToken(etcDir, true, false)]] : null;
+    if (deps && (await Promise.all(ACCOUNT_FILES.map((f) => fs.lstat(etcPath(this.root.dir, f)).then((l) => l.isSymbolicLink(), () => false)))).some(Boolean)) deps = null;
+    const full = await this.build(deps);
+    if (deps && deps.every((d): d is [string, string] => d[1] !== null)) {
+      this.listCache = { users: full.map(({ has_pin: _pin, ...rest }) => rest), deps, fuse, at };
+    }
+    return full;
+  }
+
+  private withPin(u: CachedSummary): UserSummary {
+    return { ...u, has_pin: this.cfg.pin.enabled && this.pins.has(u.username, u.uid) };
+  }
+
+  /**
+   * The list, built from the files. `deps` (when not null) collects the token of every directory
+   * consulted, each taken before that directory is read.
+   */
+  private async build(deps: Array<[string, string | null]> | null): Promise<UserSummary[]> {
     let users: UserRecord[];
     try {
       users = await humanUsers(this.root.dir);
@@ -49,25 +119,41 @@ export class UserDirectory {
     const hidden = new Set(this.cfg.accounts.hidden_users);
     const visible = users.filter((u) => !hidden.has(u.passwd.name) && /^[a-z_][a-z0-9_-]*[$]?$/.test(u.passwd.name) && u.passwd.name.length <= 32).slice(0, 1000);
     // One stat per directory per call (the icons directory is shared by every user).
-    const dirStats = new Map<string, Promise<BigIntStats | null>>();
-    const statDir = (dir: string): Promise<BigIntStats | null> => {
+    const dirStats = new Map<string, Promise<DirStat>>();
+    const statDir: StatDir = (dir) => {
       let p = dirStats.get(dir);
       if (!p) {
-        p = statBigint(dir).catch(() => null);
+        // The token first: a change after it moves it on, whatever the stat then shows.
+        const token = dirToken(dir, true);
+        p = statBigint(dir).then(
+          (st) => ({ st, token }),
+          () => ({ st: null, token }),
+        );
         dirStats.set(dir, p);
       }
       return p;
     };
-    return Promise.all(
+    // Every directory a picture is looked up in, with its token taken before the lookup (and
+    // null unless its filesystem's changes all pass through this kernel).
+    const consulted = new Map<string, Promise<[string, string | null]>>();
+    const consult = (dir: string): void => {
+      if (!deps || consulted.has(dir)) return;
+      // A missing directory (no icons directory yet) depends on its nearest existing ancestor.
+      const dep = presenceToken(dir, false);
+      consulted.set(dir, dep ? trustsTimestamps(dep.dir).then((ok) => [dep.dir, ok ? dep.token : null]) : Promise.resolve([dir, null]));
+    };
+    const out = await Promise.all(
       visible.map(async (u) => ({
         username: u.passwd.name,
         full_name: u.fullName.slice(0, 256),
         uid: u.passwd.uid,
         has_pin: this.cfg.pin.enabled && this.pins.has(u.passwd.name, u.passwd.uid),
         locked: isLockedHash(u.shadow ? u.shadow.hash : u.passwd.password),
-        has_avatar: (await this.avatarFile(u, statDir).catch(() => null)) !== null,
+        has_avatar: (await this.avatarFile(u, { statDir, consult }).catch(() => null)) !== null,
       })),
     );
+    if (deps) for (const dep of consulted.values()) deps.push(await dep);
+    return out;
   }
 
   async isFirstBoot(): Promise<boolean> {
@@ -92,7 +178,7 @@ export class UserDirectory {
    * `~/.face`, then `<icons_dir>/<user>`; first that is a safe, small, recognised image. With
    * `statDir` (list_users), names known to be absent from an unchanged directory are skipped.
    */
-  private async avatarFile(u: UserRecord, statDir?: (dir: string) => Promise<BigIntStats | null>): Promise<{ mime: AvatarMime; data: Buffer } | null> {
+  private async avatarFile(u: UserRecord, listing?: { statDir: StatDir; consult: (dir: string) => void }): Promise<{ mime: AvatarMime; data: Buffer } | null> {
     const candidates: Array<[dir: string, name: string]> = [];
     // A home that is a mounted SecureFS store (FUSE) is the user's private data: authd does not
     // look inside it, and a locked store would make the lookup wait. Its owner's picture comes
@@ -103,7 +189,8 @@ export class UserDirectory {
     candidates.push([this.cfg.avatars.icons_dir, u.passwd.name]);
     for (const [dir, name] of candidates) {
       const full = this.root.path(dir);
-      if (statDir && (await this.knownAbsent(full, name, statDir))) continue;
+      listing?.consult(full);
+      if (listing && (await this.knownAbsent(full, name, listing.statDir))) continue;
       const data = await readConfined(full, name, this.cfg.avatars.max_bytes).catch(() => null);
       if (!data) continue;
       const mime = sniff(data);
@@ -113,12 +200,20 @@ export class UserDirectory {
   }
 
   /** True when `dir/name` cannot be a picture: `dir` is missing, or `name` is absent from it (cached per directory identity). */
-  private async knownAbsent(dir: string, name: string, statDir: (dir: string) => Promise<BigIntStats | null>): Promise<boolean> {
-    const st = await statDir(dir);
-    if (!st || !st.isDirectory()) return true; // readConfined would fail on this directory
+  private async knownAbsent(dir: string, name: string, statDir: StatDir): Promise<boolean> {
     const key = `${dir}\0${name}`;
+    const known = this.absent.get(key);
+    if (known && known.token !== null && Date.now() - known.tokenAt < FAST_PATH_MAX_AGE_MS && dirToken(dir, true) === known.token) return true;
+    const tokenAt = Date.now();
+    const { st, token } = await statDir(dir);
+    if (!st || !st.isDirectory()) return true; // readConfined would fail on this directory
     const identity = dirIdentity(st);
-    if (this.absent.get(key) === identity) return true;
+    if (known && known.identity === identity) {
+      // Still absent; from now on the token (taken before this stat) vouches for it.
+      known.token = known.token === null ? null : token;
+      known.tokenAt = tokenAt;
+      return true;
+    }
     this.absent.delete(key);
     const lookupStartNs = BigInt(Date.now()) * 1_000_000n;
     const missing = await fs.lstat(path.join(dir, name)).then(
@@ -130,7 +225,7 @@ export class UserDirectory {
     // window (a change within the same timestamp tick would leave the identity unchanged).
     const again = await statBigint(dir).catch(() => null);
     if (again && dirIdentity(again) === identity && !isRacy(again, lookupStartNs) && (await trustsTimestamps(dir))) {
-      this.absent.set(key, identity);
+      this.absent.set(key, { identity, token, tokenAt });
       if (this.absent.size > MAX_ABSENT) {
         const oldest = this.absent.keys().next();
         if (!oldest.done) this.absent.delete(oldest.value);
@@ -141,8 +236,8 @@ export class UserDirectory {
 }
 
 /** Mount points of FUSE filesystems, from /proc/self/mountinfo (re-read at most every 500 ms). */
-let fuseMounts: { at: number; paths: string[] } = { at: 0, paths: [] };
-async function insideFuseMount(dir: string): Promise<boolean> {
+let fuseMounts: { at: number; paths: string[]; key: string } = { at: 0, paths: [], key: '' };
+async function refreshFuseMounts(): Promise<void> {
   if (Date.now() - fuseMounts.at > 500) {
     const text = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
     const paths: string[] = [];
@@ -152,8 +247,18 @@ async function insideFuseMount(dir: string): Promise<boolean> {
       const mp = pre.split(' ')[4];
       if (mp) paths.push(mp.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
     }
-    fuseMounts = { at: Date.now(), paths };
+    fuseMounts = { at: Date.now(), paths, key: paths.join('\0') };
   }
+}
+
+/** Identifies the current set of FUSE mount points (as of at most 500 ms ago). */
+async function fuseMountKey(): Promise<string> {
+  await refreshFuseMounts();
+  return fuseMounts.key;
+}
+
+async function insideFuseMount(dir: string): Promise<boolean> {
+  await refreshFuseMounts();
   const d = path.resolve(dir);
   return fuseMounts.paths.some((mp) => d === mp || d.startsWith(mp.endsWith('/') ? mp : mp + '/'));
 }

@@ -453,9 +453,11 @@ export class SessionManager {
     await this.persist();
     this.emitSession(s);
     if (reason !== 'failed') {
+      // The console is back on the greeter's VT before anyone is told the session ended, so a
+      // subscriber (greeterd) that reacts by showing the greeter shows it on the visible VT.
+      if (!this.seat.active() && !this.closing) await switchVt(this.cfg.vt.switch_command, this.cfg.vt.greeter_vt, this.d.log);
       this.d.emit('session_ended', { sid: s.sid, uid: s.uid, username: s.username, vt: s.vt, exit_code: exit.code, reason });
       this.d.log.info('session ended', { sid: s.sid, uid: s.uid, reason, exit_code: exit.code, signal: exit.signal });
-      if (!this.seat.active() && !this.closing) void switchVt(this.cfg.vt.switch_command, this.cfg.vt.greeter_vt, this.d.log);
     }
     for (const w of this.ended.get(s.sid) ?? []) w(exit.code);
     this.ended.delete(s.sid);

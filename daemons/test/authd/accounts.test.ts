@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { makeRoot } from '../../../test/harness/index.js';
@@ -178,6 +178,26 @@ describe('authd account writes', () => {
     expect(await list()).toEqual({ amy: false, ben: true, dee: false });
     writeFileSync(root.path('/etc/passwd'), passwd);
     expect(await list()).toEqual({ amy: false, ben: true });
+    // The whole answer is cached while nothing it was built from changes: every kind of change
+    // below, made by another process right before the request, is in the very next answer.
+    const sh = (script: string) => expect(spawnSync('sh', ['-c', script]).status).toBe(0);
+    const icon = root.path('/var/lib/AccountsService/icons/ben');
+    for (let i = 0; i < 10; i++) {
+      sh(`printf 'not a picture, same size as none' > '${icon}'`); // in place, no longer an image
+      expect(await list()).toEqual({ amy: false, ben: false });
+      writeFileSync(icon, png);
+      expect(await list()).toEqual({ amy: false, ben: true });
+      sh(`cp '${icon}' '${root.path('/home/amy/.face')}'`);
+      expect(await list()).toEqual({ amy: true, ben: true });
+      sh(`mv '${root.path('/home/amy')}' '${root.path('/home/amy.old')}' && mkdir '${root.path('/home/amy')}'`); // home replaced
+      expect(await list()).toEqual({ amy: false, ben: true });
+      sh(`rmdir '${root.path('/home/amy')}' && mv '${root.path('/home/amy.old')}' '${root.path('/home/amy')}' && rm '${root.path('/home/amy/.face')}'`);
+      expect(await list()).toEqual({ amy: false, ben: true });
+      sh(`sed -i 's/^ben:/xben:/' '${root.path('/etc/passwd')}'`); // sed -i: a new file renamed over
+      expect(await list()).toEqual({ amy: false, xben: false });
+      sh(`sed -i 's/^xben:/ben:/' '${root.path('/etc/passwd')}'`);
+      expect(await list()).toEqual({ amy: false, ben: true });
+    }
     c.close();
   });
 

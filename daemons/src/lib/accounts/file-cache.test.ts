@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountFileCacheStats, clearAccountFileCache } from './file-cache.js';
@@ -31,6 +31,32 @@ describe('account file cache (read paths)', () => {
     const after = accountFileCacheStats();
     expect(after.hits - before.hits).toBe(15); // passwd, group, shadow × 5
     expect(after.misses).toBe(before.misses);
+  });
+
+  it('hits after the first confirmation need no stat while the directory is unchanged (inotify token)', async () => {
+    expect((await getUser(root, 'alice'))?.shadow?.hash).toBe(HASH_A);
+    expect((await getUser(root, 'alice'))?.shadow?.hash).toBe(HASH_A); // confirms by stat, takes the token
+    const before = accountFileCacheStats();
+    for (let i = 0; i < 5; i++) expect((await getUser(root, 'alice'))?.shadow?.hash).toBe(HASH_A);
+    expect(accountFileCacheStats().statFreeHits - before.statFreeHits).toBe(15);
+    // Any change in /etc — here an unrelated file — sends the next lookup back to the stat check.
+    writeFileSync(etc(root, 'motd'), 'hello\n');
+    const mid = accountFileCacheStats();
+    expect((await getUser(root, 'alice'))?.shadow?.hash).toBe(HASH_A);
+    expect(accountFileCacheStats().statFreeHits).toBe(mid.statFreeHits);
+    expect(accountFileCacheStats().hits - mid.hits).toBe(3);
+  });
+
+  it('an account file that is a symbolic link is always re-stated: a change of its target is seen at once', async () => {
+    const real = path.join(root, 'var-shadow');
+    renameSync(etc(root, 'shadow'), real);
+    symlinkSync(real, etc(root, 'shadow'));
+    await settle();
+    for (let i = 0; i < 3; i++) expect((await getUser(root, 'alice'))?.shadow?.hash).toBe(HASH_A);
+    const before = accountFileCacheStats();
+    writeFileSync(real, readFileSync(real, 'utf8').replace(HASH_A, HASH_B)); // outside /etc
+    expect((await getUser(root, 'alice'))?.shadow?.hash).toBe(HASH_B);
+    expect(accountFileCacheStats().misses).toBeGreaterThan(before.misses);
   });
 
   it('sees an in-place rewrite of the same size at once (passwd(1)-style edit by another program)', async () => {

@@ -1,9 +1,12 @@
 /**
  * Parsed-file cache for the read-only lookups (query.ts, readShells, readLoginDefs).
  *
- * Every lookup still re-stats the file, so a change made outside this process (useradd,
- * passwd, vipw, an editor) is seen by the very next request. A cached parse is reused only
- * while the file's identity — (dev, ino, size, mtime ns, ctime ns) — is unchanged.
+ * A change made outside this process (useradd, passwd, vipw, an editor) is seen by the very
+ * next request. A cached parse is reused only while the file's identity — (dev, ino, size,
+ * mtime ns, ctime ns) — is unchanged. That identity is confirmed by a stat, or — the common
+ * case — skipped when the directory's inotify token (dir-watch.ts, read synchronously at the
+ * lookup) shows that nothing in the directory changed since the last confirmation, at most
+ * FAST_PATH_MAX_AGE_MS ago (mounts over a file and lost events are not reported by inotify).
  *
  * Two details keep that exact:
  * - the identity cached is the fstat of the descriptor the bytes were read from (never a
@@ -18,6 +21,8 @@
  * the lock and never go through here).
  */
 import { constants, promises as fs, stat, type BigIntStats } from 'node:fs';
+import path from 'node:path';
+import { dirToken, FAST_PATH_MAX_AGE_MS } from './dir-watch.js';
 
 /**
  * A file changed less than this before it was read is not cached. Fine-grained timestamps
@@ -38,11 +43,16 @@ const MAX_ENTRIES = 64;
 interface Entry {
   identity: string;
   value: unknown;
+  /** dirToken of the file's directory taken before the identity was last confirmed (null: none). */
+  token: string | null;
+  /** When `token` was taken (ms): token-only hits are allowed for FAST_PATH_MAX_AGE_MS. */
+  tokenAt: number;
 }
 
 const cache = new Map<string, Entry>();
 let hits = 0;
 let misses = 0;
+let statFreeHits = 0;
 
 /**
  * stat(2) with nanosecond times. The callback API costs about half the main-thread time of
@@ -93,8 +103,20 @@ function enoent(e: unknown): boolean {
  */
 export async function readCached<T>(kind: string, file: string, parse: (content: Buffer | null) => T): Promise<T> {
   const key = `${kind}\0${file}`;
+  const dir = path.dirname(file);
   const entry = cache.get(key);
   if (entry) {
+    // Fast path: nothing in the directory changed since the identity was confirmed (inotify,
+    // read synchronously now: see dir-watch.ts), so the file is the one cached — no stat.
+    const now = Date.now();
+    const token = entry.token === null ? null : dirToken(dir, true);
+    if (token !== null && token === entry.token && now - entry.tokenAt < FAST_PATH_MAX_AGE_MS) {
+      hits++;
+      statFreeHits++;
+      cache.delete(key);
+      cache.set(key, entry);
+      return entry.value as T;
+    }
     let st: BigIntStats | null;
     try {
       st = await statBigint(file);
@@ -104,6 +126,9 @@ export async function readCached<T>(kind: string, file: string, parse: (content:
     }
     if (st && identityOf(st) === entry.identity) {
       hits++;
+      // The token was taken before this stat: a change after it moves the token on.
+      entry.token = token;
+      entry.tokenAt = now;
       // Most recently used last (eviction takes the oldest first).
       cache.delete(key);
       cache.set(key, entry);
@@ -112,6 +137,13 @@ export async function readCached<T>(kind: string, file: string, parse: (content:
     cache.delete(key);
   }
   misses++;
+  // Whether this file may be cached and token-validated at all; the token is taken before the
+  // file is opened, so that any change made while (or after) it is read moves it on. A file
+  // that is a symbolic link changes in its target's directory, which the token does not watch.
+  const trusted = await trustsTimestamps(file);
+  const token = trusted ? dirToken(dir, true) : null;
+  const isLink = token !== null && (await fs.lstat(file).then((l) => l.isSymbolicLink(), () => false));
+  const tokenAt = Date.now();
   const readStartNs = BigInt(Date.now()) * 1_000_000n;
   let fh: fs.FileHandle;
   try {
@@ -129,8 +161,8 @@ export async function readCached<T>(kind: string, file: string, parse: (content:
     await fh.close();
   }
   const value = parse(content);
-  if (!isRacy(st, readStartNs) && st.isFile() && (await trustsTimestamps(file))) {
-    cache.set(key, { identity: identityOf(st), value });
+  if (!isRacy(st, readStartNs) && st.isFile() && trusted) {
+    cache.set(key, { identity: identityOf(st), value, token: isLink ? null : token, tokenAt });
     while (cache.size > MAX_ENTRIES) {
       const oldest = cache.keys().next();
       if (oldest.done) break;
@@ -145,8 +177,10 @@ export function clearAccountFileCache(): void {
   cache.clear();
   hits = 0;
   misses = 0;
+  statFreeHits = 0;
 }
 
-export function accountFileCacheStats(): { entries: number; hits: number; misses: number } {
-  return { entries: cache.size, hits, misses };
+/** `statFreeHits`: hits answered by the directory token alone, without a stat (part of `hits`). */
+export function accountFileCacheStats(): { entries: number; hits: number; misses: number; statFreeHits: number } {
+  return { entries: cache.size, hits, misses, statFreeHits };
 }

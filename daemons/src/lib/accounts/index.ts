@@ -21,3 +21,4 @@ export * from './users.js';
 export * from './passwords.js';
 export * from './query.js';
 export * from './file-cache.js';
+export * from './dir-watch.js';
