@@ -25,7 +25,7 @@ const MAX_ABSENT = 4096;
 /** A directory's stat for one list_users call, with the inotify token taken just before it. */
 interface DirStat {
   st: BigIntStats | null;
-  token: string | null;
+  token: number | null;
 }
 type StatDir = (dir: string) => Promise<DirStat>;
 
@@ -33,19 +33,18 @@ interface Absent {
   /** Directory identity when the name was seen absent. */
   identity: string;
   /** The directory's token taken before that was established (null: none), and when. */
-  token: string | null;
+  token: number | null;
   tokenAt: number;
 }
 
 /** The account files humanUsers reads (all in /etc): the list cache depends on /etc's token and on none of them being a link. */
 const ACCOUNT_FILES = ['passwd', 'group', 'shadow', 'login.defs', 'shells'];
 
-type CachedSummary = Omit<UserSummary, 'has_pin'>;
-
 interface ListCache {
-  users: CachedSummary[];
+  /** The answer; has_pin is refreshed from the PIN store on every hit. */
+  users: UserSummary[];
   /** (directory, token) pairs taken before anything the list was built from was read. */
-  deps: Array<[dir: string, token: string]>;
+  deps: Array<[dir: string, token: number]>;
   /** The FUSE mount table the list was built with (a mount over a home sends no inotify event). */
   fuse: string;
   at: number;
@@ -86,30 +85,42 @@ export class UserDirectory {
     drainDirWatch();
     const fuse = await fuseMountKey();
     const c = this.listCache;
-    if (c && c.fuse === fuse && Date.now() - c.at < FAST_PATH_MAX_AGE_MS && c.deps.every(([dir, token]) => dirToken(dir, true, false) === token)) {
-      return c.users.map((u) => this.withPin(u));
+    if (c && c.fuse === fuse && Date.now() - c.at < FAST_PATH_MAX_AGE_MS && this.depsUnchanged(c.deps)) {
+      // The same array while no PIN changed (the server only serialises it): list_users
+      // allocates next to nothing, which keeps the daemon's GC pauses rare under load.
+      for (let i = 0; i < c.users.length; i++) {
+        const u = c.users[i]!;
+        const pin = this.hasPin(u.username, u.uid);
+        if (u.has_pin !== pin) c.users[i] = { username: u.username, full_name: u.full_name, uid: u.uid, has_pin: pin, locked: u.locked, has_avatar: u.has_avatar };
+      }
+      return c.users;
     }
     this.listCache = null;
     const at = Date.now();
     const etcDir = path.dirname(etcPath(this.root.dir, 'passwd'));
-    let deps: Array<[string, string | null]> | null = (await trustsTimestamps(etcDir)) ? [[etcDir, dirToken(etcDir, true, false)]] : null;
+    let deps: Array<[string, number | null]> | null = (await trustsTimestamps(etcDir)) ? [[etcDir, dirToken(etcDir, true, false)]] : null;
     if (deps && (await Promise.all(ACCOUNT_FILES.map((f) => fs.lstat(etcPath(this.root.dir, f)).then((l) => l.isSymbolicLink(), () => false)))).some(Boolean)) deps = null;
     const full = await this.build(deps);
-    if (deps && deps.every((d): d is [string, string] => d[1] !== null)) {
-      this.listCache = { users: full.map(({ has_pin: _pin, ...rest }) => rest), deps, fuse, at };
+    if (deps && deps.every((d): d is [string, number] => d[1] !== null)) {
+      this.listCache = { users: full.map((u) => ({ ...u })), deps, fuse, at };
     }
     return full;
   }
 
-  private withPin(u: CachedSummary): UserSummary {
-    return { ...u, has_pin: this.cfg.pin.enabled && this.pins.has(u.username, u.uid) };
+  private depsUnchanged(deps: Array<[string, number]>): boolean {
+    for (const [dir, token] of deps) if (dirToken(dir, true, false) !== token) return false;
+    return true;
+  }
+
+  private hasPin(username: string, uid: number): boolean {
+    return this.cfg.pin.enabled && this.pins.has(username, uid);
   }
 
   /**
    * The list, built from the files. `deps` (when not null) collects the token of every directory
    * consulted, each taken before that directory is read.
    */
-  private async build(deps: Array<[string, string | null]> | null): Promise<UserSummary[]> {
+  private async build(deps: Array<[string, number | null]> | null): Promise<UserSummary[]> {
     let users: UserRecord[];
     try {
       users = await humanUsers(this.root.dir);
@@ -135,7 +146,7 @@ export class UserDirectory {
     };
     // Every directory a picture is looked up in, with its token taken before the lookup (and
     // null unless its filesystem's changes all pass through this kernel).
-    const consulted = new Map<string, Promise<[string, string | null]>>();
+    const consulted = new Map<string, Promise<[string, number | null]>>();
     const consult = (dir: string): void => {
       if (!deps || consulted.has(dir)) return;
       // A missing directory (no icons directory yet) depends on its nearest existing ancestor.
@@ -147,7 +158,7 @@ export class UserDirectory {
         username: u.passwd.name,
         full_name: u.fullName.slice(0, 256),
         uid: u.passwd.uid,
-        has_pin: this.cfg.pin.enabled && this.pins.has(u.passwd.name, u.passwd.uid),
+        has_pin: this.hasPin(u.passwd.name, u.passwd.uid),
         locked: isLockedHash(u.shadow ? u.shadow.hash : u.passwd.password),
         has_avatar: (await this.avatarFile(u, { statDir, consult }).catch(() => null)) !== null,
       })),

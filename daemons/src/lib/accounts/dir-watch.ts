@@ -5,7 +5,7 @@
  * The account-file cache and the greeter's "no picture here" cache used to re-stat their files
  * on every lookup to see changes made by other programs at once. A token replaces those stats:
  * `token(dir)` drains the kernel's event queue (one read(2) that usually returns EAGAIN) and
- * returns a string that changes whenever anything in `dir` — an entry created, deleted, renamed,
+ * returns a number that changes whenever anything in `dir` — an entry created, deleted, renamed,
  * written, truncated, chmod/chown'ed — or `dir` itself (moved, deleted) changed since the token
  * was taken. Because the queue is read synchronously, at the time of the lookup, an event the
  * kernel queued before the lookup began is always seen: the "changes by other programs are
@@ -119,8 +119,15 @@ let counter = 0;
 
 const byDir = new Map<string, Watch>();
 const byWd = new Map<number, string>();
-/** Bumped on queue overflow and when the descriptor fails: every token changes. */
+/** Queue overflows and read failures seen: each one changed every token. */
 let epoch = 0;
+
+/** Events may have been lost: no token handed out so far may match again. */
+function invalidateAll(): void {
+  epoch++;
+  for (const w of byDir.values()) w.gen = ++counter;
+  unwatchable.clear();
+}
 /** Directories that could not be watched → when to try again (a missing directory may appear). */
 const unwatchable = new Map<string, number>();
 const RETRY_UNWATCHABLE_MS = 5000;
@@ -134,7 +141,7 @@ function drain(ino: Inotify): void {
     try {
       n = ino.read(eventBuf);
     } catch {
-      epoch++;
+      invalidateAll();
       return;
     }
     if (n <= 0) return;
@@ -146,8 +153,7 @@ function drain(ino: Inotify): void {
       const len = eventBuf.readUInt32LE(off + 12);
       off += 16 + len;
       if (mask & IN_Q_OVERFLOW) {
-        epoch++;
-        unwatchable.clear();
+        invalidateAll();
         continue;
       }
       const dir = byWd.get(wd);
@@ -172,7 +178,7 @@ function drain(ino: Inotify): void {
  * between. `trusted` says whether the directory's filesystem is one whose changes all pass
  * through this kernel (the caller checks it once, e.g. with trustsTimestamps).
  */
-export function dirToken(dir: string, trusted: boolean, drainFirst = true): string | null {
+export function dirToken(dir: string, trusted: boolean, drainFirst = true): number | null {
   if (!trusted) return null;
   const ino = loadInotify();
   if (!ino) return null;
@@ -201,7 +207,7 @@ export function dirToken(dir: string, trusted: boolean, drainFirst = true): stri
     byDir.set(dir, w);
     byWd.set(wd, dir);
   }
-  return `${epoch}:${w.wd}:${w.gen}`;
+  return w.gen;
 }
 
 /**
@@ -210,7 +216,7 @@ export function dirToken(dir: string, trusted: boolean, drainFirst = true): stri
  * directory on the way to it, is an event there). Returns the directory the token belongs to,
  * or null when neither can be watched. `dir` must be absolute and normalised.
  */
-export function presenceToken(dir: string, drainFirst = true): { dir: string; token: string } | null {
+export function presenceToken(dir: string, drainFirst = true): { dir: string; token: number } | null {
   const own = dirToken(dir, true, drainFirst);
   if (own !== null) return { dir, token: own };
   const ino = loadInotify();

@@ -44,7 +44,7 @@ interface Entry {
   identity: string;
   value: unknown;
   /** dirToken of the file's directory taken before the identity was last confirmed (null: none). */
-  token: string | null;
+  token: number | null;
   /** When `token` was taken (ms): token-only hits are allowed for FAST_PATH_MAX_AGE_MS. */
   tokenAt: number;
 }
