@@ -126,8 +126,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the same with authd idle; and authd's RSS in both states.
  *
  * Fairness: the attackers run in a child process (their replies never queue in front of the
- * measuring client's); both paths are warmed up first (2000 list_users and 1.5 s of attack);
- * then idle and loaded phases alternate six times, the samples of each condition pooled, so both
+ * measuring client's); both paths are warmed up first (2000 list_users, then two uncounted
+ * rounds of both conditions);
+ * then idle and loaded phases alternate ten times, the samples of each condition pooled, so both
  * see the same background load of the (shared) machine.
  */
 export const bench: Bench = {
@@ -157,37 +158,40 @@ export const bench: Bench = {
     try {
       const probe = await ProtocolClient.connect({ iface: 'auth', socketPath, timeoutMs: 60_000 });
       gen = await Loadgen.start(socketPath, users);
-      // p99 of 2400 samples per condition (the 24th largest), so one scheduling hiccup of the
+      // p99 of 6000 samples per condition (the 60th largest), so one scheduling hiccup of the
       // shared machine does not decide the ratio.
-      const rounds = ctx.quick ? 1 : 6;
-      const n = ctx.quick ? 100 : 400;
+      const rounds = ctx.quick ? 1 : 10;
+      const n = ctx.quick ? 100 : 600;
       // Warm up both paths (JIT, caches, heap size) before measuring: a cold first idle round
       // would set the idle p99 and flatter the ratio.
       await listLatencies(probe, ctx.quick ? 50 : 2000);
       const rssIdle = rssKiB(pid); // before any attack
-      if (!ctx.quick) {
-        await gen.run();
-        await sleep(1500);
-        await gen.pause();
-        await listLatencies(probe, 500);
-      }
+      // Then whole rounds of both conditions that are not counted: the attack path's first
+      // seconds (JIT of the failure path, the old generation's first major GCs as the heap
+      // grows to its working size) would otherwise land in the first loaded round only.
+      const warmRounds = ctx.quick ? 0 : 2;
       const idle: number[] = [];
       const loaded: number[] = [];
       let attempts = 0;
       let loadedMs = 0;
       let rssLoaded = 0;
       const perRound: string[] = [];
-      for (let r = 0; r < rounds; r++) {
+      for (let r = -warmRounds; r < rounds; r++) {
         await sleep(100);
         const roundIdle = await listLatencies(probe, n);
-        idle.push(...roundIdle);
         await gen.run();
         await sleep(300); // the queue fills and the KDF worker is busy before we measure
         const roundLoaded = await listLatencies(probe, n);
-        loaded.push(...roundLoaded);
-        perRound.push(`${summarize(roundIdle).p99.toFixed(1)}/${summarize(roundLoaded).p99.toFixed(1)}`);
         rssLoaded = Math.max(rssLoaded, rssKiB(pid));
         const p = await gen.pause();
+        const tag = `${summarize(roundIdle).p99.toFixed(1)}/${summarize(roundLoaded).p99.toFixed(1)}`;
+        if (r < 0) {
+          perRound.push(`(warm-up ${tag})`);
+          continue;
+        }
+        idle.push(...roundIdle);
+        loaded.push(...roundLoaded);
+        perRound.push(tag);
         attempts += p.attempts;
         loadedMs += p.ms;
       }
