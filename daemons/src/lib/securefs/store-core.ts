@@ -111,7 +111,23 @@ export class StoreCore {
       // Durable but not yet checkpointed: the next commit retries first (an index at
       // checkpoint+1 is accepted once on open, so a crash here is safe).
     }
-    for (const rel of release) await this.deleteObject(rel);
+    // Released versions are removed in the background: unlinking a large object costs about as
+    // much as writing a sixth of it again (the filesystem frees every page), and the commit is
+    // already durable. A crash before the unlink leaves garbage that collectGarbage() removes on
+    // the next open; close() and idle() wait for these.
+    for (const rel of release) this.background(this.deleteObject(rel));
+  }
+
+  private readonly pending = new Set<Promise<void>>();
+
+  private background(p: Promise<void>): void {
+    const tracked: Promise<void> = p.catch(() => undefined).finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+
+  /** Resolves once every background removal started so far has finished. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
   private async flushCheckpoint(): Promise<void> {
@@ -138,7 +154,7 @@ export class StoreCore {
       if (n > 0) this.pins.set(rel, n);
       else {
         this.pins.delete(rel);
-        if (this.deferredDeletes.delete(rel)) void this.deleteObject(rel);
+        if (this.deferredDeletes.delete(rel)) this.background(this.deleteObject(rel));
       }
     };
   }

@@ -69,6 +69,7 @@ describe('SecureStore basics', () => {
     expect(o1.subarray(8, 24).equals(o2.subarray(8, 24))).toBe(true); // same file_id
     expect(o1.subarray(24, 40).equals(o2.subarray(24, 40))).toBe(false); // new nonce prefix
     expect(o1.subarray(80).equals(o2.subarray(80))).toBe(false);
+    await store.idle(); // released versions are removed in the background
     await expect(stat(join(dir, objectRelPath(s1.fileId!, s1.version!)))).rejects.toThrow(); // old version GC'd
     const enc = store.stats.chunksEncrypted;
     await store.mkdir('/docs');

@@ -404,10 +404,16 @@ export class SecureStore {
     });
   }
 
+  /** Resolves once the old versions released by earlier commits have been removed. */
+  idle(): Promise<void> {
+    return this.core.idle();
+  }
+
   /** Zero all keys held by the store; every later call fails with `closed`. */
   async close(): Promise<void> {
     if (this.core.closed) return;
     await this.core.exclusive(async () => undefined).catch(() => undefined);
+    await this.core.idle();
     this.core.close();
   }
 }
