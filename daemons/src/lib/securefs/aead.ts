@@ -88,10 +88,12 @@ function opensslAeadFrom(koffi: KoffiLike, path: string): ChunkAead {
   const cipherFn = lib.func('const void *EVP_chacha20_poly1305()');
   const encInit = lib.func('int EVP_EncryptInit_ex(void *ctx, const void *type, void *impl, const uint8_t *key, const uint8_t *iv)');
   const decInit = lib.func('int EVP_DecryptInit_ex(void *ctx, const void *type, void *impl, const uint8_t *key, const uint8_t *iv)');
-  const encUpdate = lib.func('int EVP_EncryptUpdate(void *ctx, uint8_t *out, _Out_ int *outl, const uint8_t *in, int inl)');
-  const encFinal = lib.func('int EVP_EncryptFinal_ex(void *ctx, uint8_t *out, _Out_ int *outl)');
-  const decUpdate = lib.func('int EVP_DecryptUpdate(void *ctx, uint8_t *out, _Out_ int *outl, const uint8_t *in, int inl)');
-  const decFinal = lib.func('int EVP_DecryptFinal_ex(void *ctx, uint8_t *out, _Out_ int *outl)');
+  // `outl` is passed as a plain pointer to a 4-byte buffer, not as koffi's `_Out_ int *`: the
+  // out-parameter marshalling cost about 2 µs per chunk (a tenth of sealing 64 KiB).
+  const encUpdate = lib.func('int EVP_EncryptUpdate(void *ctx, uint8_t *out, uint8_t *outl, const uint8_t *in, int inl)');
+  const encFinal = lib.func('int EVP_EncryptFinal_ex(void *ctx, uint8_t *out, uint8_t *outl)');
+  const decUpdate = lib.func('int EVP_DecryptUpdate(void *ctx, uint8_t *out, uint8_t *outl, const uint8_t *in, int inl)');
+  const decFinal = lib.func('int EVP_DecryptFinal_ex(void *ctx, uint8_t *out, uint8_t *outl)');
   const ctrl = lib.func('int EVP_CIPHER_CTX_ctrl(void *ctx, int type, int arg, void *ptr)');
 
   const cipher = cipherFn();
@@ -99,7 +101,7 @@ function opensslAeadFrom(koffi: KoffiLike, path: string): ChunkAead {
   const dec = ctxNew();
   if (!cipher || !enc || !dec) throw new Error('EVP_chacha20_poly1305 or EVP_CIPHER_CTX_new returned NULL');
   if (encInit(enc, cipher, null, null, null) !== 1 || decInit(dec, cipher, null, null, null) !== 1) throw new Error('EVP init failed');
-  const outl = [0];
+  const outl = new Uint8Array(4); // written by libcrypto, never read
   const zeroKey = new Uint8Array(32);
   const zeroNonce = new Uint8Array(12);
   const scratch = new Uint8Array(16);
