@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { isSecureFsError, type SecureStore, type StoreStat } from '../securefs/index.js';
+import { isSecureFsError, type FileWriter, type SecureStore, type StoreStat } from '../securefs/index.js';
 import { cloexecFuseFds } from './cloexec.js';
 import { loadFuse, type FuseInstance, type FuseOps, type FuseStat, type FuseStatfs } from './binding.js';
 import { err, isIntegrityError, toErrno } from './errno.js';
@@ -38,7 +38,12 @@ export interface MountOptions {
    * it fails with EACCES. 0 = fail at once. Default 5000.
    */
   lockedWaitMs?: number;
-  /** Largest file a handle may buffer for writing (bytes); past it writes fail with EFBIG. Default 256 MiB. */
+  /**
+   * Largest file content held in memory for random-access writes (bytes). Sequential writes are
+   * not limited by it: a file written from offset 0 on, or appended to at its end, is streamed
+   * into a new version instead. Only a non-sequential write (or truncate) to a file larger than
+   * this fails, with EFBIG. Default 256 MiB.
+   */
   maxFileBuffer?: number;
   /** fuse-native debug output. */
   debug?: boolean;
@@ -49,6 +54,8 @@ export interface MountStats {
   openHandles: number;
   dirtyFiles: number;
   bufferedBytes: number;
+  /** Files being written sequentially, streamed into a new version (no content in memory). */
+  streamingFiles: number;
   commits: number;
 }
 
@@ -88,6 +95,13 @@ interface OpenFile {
   data: Buffer | null;
   size: number;
   dirty: boolean;
+  /**
+   * Sequential writing: the new version being streamed (bytes [0, streamSize) written to it).
+   * Exclusive with `data`. Committed by flush/fsync/release, or before any other access to
+   * the content (read, a write elsewhere, truncate, rename).
+   */
+  stream: FileWriter | null;
+  streamSize: number;
   mtimeMs: number;
   /** Unlinked or replaced: never commit again. */
   gone: boolean;
@@ -108,6 +122,11 @@ interface Waiter {
 /** The errno for content access to something that is not a regular file. */
 function notAFile(st: StoreStat): Error {
   return st.type === 'symlink' ? err('ELOOP', 'a symbolic link is never followed by the store') : err('EISDIR');
+}
+
+/** Whether a file has writes that are not committed yet (buffered or being streamed). */
+function pending(f: OpenFile): boolean {
+  return f.dirty || f.stream !== null;
 }
 
 function within(p: string, dir: string): boolean {
@@ -159,11 +178,13 @@ class SecureFsMount implements StoreMount {
   get stats(): MountStats {
     let dirty = 0;
     let bytes = 0;
+    let streaming = 0;
     for (const f of this.files.values()) {
-      if (f.dirty) dirty++;
+      if (pending(f)) dirty++;
+      if (f.stream) streaming++;
       bytes += f.data?.length ?? 0;
     }
-    return { openFiles: this.files.size, openHandles: this.handles.size, dirtyFiles: dirty, bufferedBytes: bytes, commits: this.commits };
+    return { openFiles: this.files.size, openHandles: this.handles.size, dirtyFiles: dirty, bufferedBytes: bytes, streamingFiles: streaming, commits: this.commits };
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -239,6 +260,10 @@ class SecureFsMount implements StoreMount {
     this.waiters.clear();
     await this.drain();
     if (this.store) await this.commitAll(this.store);
+    for (const f of this.files.values()) {
+      if (f.stream) await f.stream.abort().catch(() => undefined); // its commit failed (reported)
+      f.stream = null;
+    }
     this.store = null;
     const fuse = this.fuse;
     this.fuse = null;
@@ -265,11 +290,11 @@ class SecureFsMount implements StoreMount {
 
   private async commitAll(s: SecureStore): Promise<void> {
     for (const f of [...this.files.values()]) {
-      if (!f.dirty) continue;
+      if (!pending(f)) continue;
       await f.lock
         .run(() => this.commit(s, f))
         .catch((e: Error) => this.report(e, 'commit', f.path));
-      if (f.refs === 0 && !f.dirty) this.forget(f);
+      if (f.refs === 0 && !pending(f)) this.forget(f);
     }
   }
 
@@ -371,6 +396,7 @@ class SecureFsMount implements StoreMount {
 
   private statOf(p: string, st: StoreStat): FuseStat {
     const of = st.type === 'file' ? this.files.get(p) : undefined;
+    if (of?.stream) return this.stat('file', of.streamSize, of.mtimeMs, st.mode);
     if (of?.data) return this.stat('file', of.size, of.dirty ? of.mtimeMs : st.mtimeMs, st.mode);
     return this.stat(st.type, st.size, p === '/' ? Math.max(st.mtimeMs, this.mountedAt) : st.mtimeMs, st.mode);
   }
@@ -412,8 +438,9 @@ class SecureFsMount implements StoreMount {
     f.mtimeMs = Date.now();
   }
 
-  /** Commit a file's buffered content as a new version. Call under the file's lock. */
+  /** Commit a file's pending content (streamed or buffered) as a new version. Call under the file's lock. */
   private async commit(s: SecureStore, f: OpenFile): Promise<void> {
+    if (f.stream) return this.endStream(f);
     if (!f.dirty || !f.data || f.gone) {
       f.dirty = false;
       return;
@@ -423,10 +450,98 @@ class SecureFsMount implements StoreMount {
     this.commits++;
   }
 
+  // ------------------------------------------------------------------ sequential writes
+
+  /** Commit the version being streamed (dropped instead when the file is gone). Call under the file's lock. */
+  private async endStream(f: OpenFile): Promise<void> {
+    const w = f.stream;
+    if (!w) return;
+    f.stream = null;
+    if (f.gone) return w.abort();
+    try {
+      await w.commit();
+      this.commits++;
+    } catch (e) {
+      await w.abort().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Append `chunk` to the version being streamed. Call under the file's lock. */
+  private async streamWrite(f: OpenFile, chunk: Buffer): Promise<number> {
+    const w = f.stream!;
+    try {
+      await w.write(chunk); // awaited: the buffer is fuse-native's, valid only until we answer
+    } catch (e) {
+      f.stream = null;
+      await w.abort().catch(() => undefined);
+      throw e;
+    }
+    f.streamSize += chunk.length;
+    f.mtimeMs = Date.now();
+    return chunk.length;
+  }
+
+  /**
+   * Start streaming a new version of `f`, beginning with its first `keep` bytes: the buffered
+   * content when loaded, else the committed content read back from the store. Call under the
+   * file's lock.
+   */
+  private async startStream(s: SecureStore, f: OpenFile, keep: number): Promise<void> {
+    const w = await s.openWriter(f.path);
+    try {
+      if (keep > 0 && f.data) {
+        await w.write(f.data.subarray(0, keep));
+      } else if (keep > 0) {
+        for await (const b of s.createReadStream(f.path, { end: keep - 1 }) as AsyncIterable<Buffer>) {
+          await w.write(b);
+          b.fill(0);
+        }
+        if (w.bytesWritten !== keep) throw err('EIO', `${f.path}: changed while being copied`);
+      }
+    } catch (e) {
+      await w.abort().catch(() => undefined);
+      throw e;
+    }
+    if (f.data) f.data.fill(0);
+    f.data = null;
+    f.dirty = false;
+    f.stream = w;
+    f.streamSize = keep;
+  }
+
+  /**
+   * Whether a write of `len` bytes at `pos` is sequential and should be streamed rather than
+   * buffered: the file is empty and the write starts at 0 (a new or truncated file: `cp`, a
+   * download), or it appends at the end of content that would not fit the write buffer. Call
+   * under the file's lock; starts the stream when it says yes.
+   */
+  private async streamIfSequential(s: SecureStore, f: OpenFile, pos: number, len: number): Promise<boolean> {
+    if (f.data) {
+      if (f.size === 0 && pos === 0) {
+        await this.startStream(s, f, 0); // truncated in memory: the stream replaces the content
+        return true;
+      }
+      if (pos === f.size && pos + len > this.maxBuf) {
+        await this.startStream(s, f, f.size); // grew past the buffer by appending: spill, go on streaming
+        return true;
+      }
+      return false;
+    }
+    const st = await s.stat(f.path);
+    if (st.type !== 'file') throw notAFile(st);
+    if (pos !== st.size) return false;
+    if (st.size === 0 || st.size + len > this.maxBuf) {
+      await this.startStream(s, f, st.size);
+      return true;
+    }
+    return false;
+  }
+
   private openFile(p: string): OpenFile {
     let f = this.files.get(p);
     if (!f) {
-      f = { path: p, refs: 0, data: null, size: 0, dirty: false, mtimeMs: 0, gone: false, lock: new Mutex() };
+      f = { path: p, refs: 0, data: null, size: 0, dirty: false, stream: null, streamSize: 0, mtimeMs: 0, gone: false, lock: new Mutex() };
       this.files.set(p, f);
     }
     return f;
@@ -491,7 +606,9 @@ class SecureFsMount implements StoreMount {
           this.run('create', p, async (s) => {
             await s.writeFile(p, Buffer.alloc(0), { mode: mode & 0o7777 });
             const f = this.openFile(p);
-            f.data = Buffer.alloc(MIN_CAPACITY);
+            if (f.stream) await f.stream.abort().catch(() => undefined); // replaced by the new empty file
+            f.stream = null;
+            f.data = null; // the first write at 0 streams (see streamIfSequential)
             f.size = 0;
             f.dirty = false;
             f.gone = false;
@@ -505,6 +622,7 @@ class SecureFsMount implements StoreMount {
           cb,
           this.run('read', p, async (s) => {
             const f = this.handle(fd).file;
+            if (f.stream) await f.lock.run(() => this.endStream(f)); // read what was written
             if (f.data) {
               const end = Math.min(f.size, pos + len);
               return end > pos ? f.data.copy(buf, 0, pos, end) : 0;
@@ -522,6 +640,12 @@ class SecureFsMount implements StoreMount {
           this.run('write', p, async (s) => {
             const f = this.handle(fd).file;
             return f.lock.run(async () => {
+              const chunk = buf.subarray(0, len);
+              if (f.stream) {
+                if (pos === f.streamSize) return this.streamWrite(f, chunk);
+                await this.endStream(f); // not sequential after all: commit, then edit in memory
+              }
+              if (await this.streamIfSequential(s, f, pos, len)) return this.streamWrite(f, chunk);
               await this.load(s, f);
               const end = pos + len;
               this.reserve(f, end);
@@ -536,13 +660,13 @@ class SecureFsMount implements StoreMount {
 
       flush: (p, fd, cb) => {
         const h = this.handles.get(fd);
-        if (!h?.file.dirty) return cb(0);
+        if (!h || !pending(h.file)) return cb(0);
         R(cb, this.run('flush', p, (s) => h.file.lock.run(() => this.commit(s, h.file))));
       },
 
       fsync: (p, _datasync, fd, cb) => {
         const h = this.handles.get(fd);
-        if (!h?.file.dirty) return cb(0);
+        if (!h || !pending(h.file)) return cb(0);
         R(cb, this.run('fsync', p, (s) => h.file.lock.run(() => this.commit(s, h.file))));
       },
 
@@ -551,12 +675,12 @@ class SecureFsMount implements StoreMount {
         if (!h) return cb(0);
         this.handles.delete(fd);
         const f = h.file;
-        const done = f.dirty ? this.run('release', p, (s) => f.lock.run(() => this.commit(s, f))) : Promise.resolve();
+        const done = pending(f) ? this.run('release', p, (s) => f.lock.run(() => this.commit(s, f))) : Promise.resolve();
         done
-          .catch((e: Error) => this.report(e, 'release (the writes stay buffered until the next attach)', f.path))
+          .catch((e: Error) => this.report(e, 'release (buffered writes stay until the next attach; a streamed version is lost)', f.path))
           .finally(() => {
             f.refs--;
-            if (f.refs === 0 && !f.dirty) this.forget(f);
+            if (f.refs === 0 && !pending(f)) this.forget(f);
             cb(0);
           });
       },
@@ -569,12 +693,13 @@ class SecureFsMount implements StoreMount {
             const f = this.openFile(p);
             try {
               await f.lock.run(async () => {
+                await this.endStream(f);
                 await this.load(s, f, size);
                 this.resize(f, size);
                 await this.commit(s, f);
               });
             } finally {
-              if (f.refs === 0 && !f.dirty) this.forget(f);
+              if (f.refs === 0 && !pending(f)) this.forget(f);
             }
           }),
         ),
@@ -585,6 +710,8 @@ class SecureFsMount implements StoreMount {
           this.run('ftruncate', p, async (s) => {
             const f = this.handle(fd).file;
             await f.lock.run(async () => {
+              if (f.stream && size === f.streamSize) return; // nothing to change
+              await this.endStream(f);
               await this.load(s, f, size);
               this.resize(f, size);
             });
@@ -601,6 +728,8 @@ class SecureFsMount implements StoreMount {
               if (f) {
                 f.gone = true;
                 f.dirty = false;
+                if (f.stream) await f.stream.abort().catch(() => undefined);
+                f.stream = null;
                 this.forget(f);
               }
             };
@@ -615,6 +744,8 @@ class SecureFsMount implements StoreMount {
             this.renames.run(async () => {
               const affected = [...this.files.values()].filter((f) => within(f.path, src) || within(f.path, dest)).sort((a, b) => (a.path < b.path ? -1 : 1));
               await withLocks(affected, async () => {
+                // A version being streamed is bound to its path: commit it before the path changes.
+                for (const f of affected) await this.endStream(f);
                 await s.rename(src, dest);
                 for (const f of affected) {
                   if (this.files.get(f.path) === f) this.files.delete(f.path);

@@ -40,6 +40,15 @@ export interface ListEntry extends StoreStat {
   name: string;
 }
 
+/** See SecureStore.openWriter. */
+export interface FileWriter {
+  readonly path: string;
+  readonly bytesWritten: number;
+  write(data: Buffer): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 export interface ReadStreamOptions {
   start?: number;
   /** Inclusive, like fs.createReadStream. */
@@ -232,6 +241,34 @@ export class SecureStore {
   }
 
   /** A Writable that commits a new version when it finishes (nothing is visible before). */
+  /**
+   * A writer for one new version of `path`, streamed: memory use stays bounded whatever the
+   * size. Nothing is visible until `commit()` (the version then replaces the file atomically);
+   * `abort()` drops it. Each `write` must be awaited before its buffer is reused or the next
+   * write starts.
+   */
+  async openWriter(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
+    const p = normalizePath(path);
+    this.core.live();
+    checkFileTarget(this.core, p);
+    const session = await WriteSession.begin(this.core, p, opts);
+    let written = 0;
+    return {
+      path: p,
+      get bytesWritten() {
+        return written;
+      },
+      async write(data: Buffer) {
+        await session.write(data);
+        written += data.length;
+      },
+      async commit() {
+        await session.commit();
+      },
+      abort: () => session.abort(),
+    };
+  }
+
   createWriteStream(path: string, opts: WriteOptions = {}): Writable {
     const p = normalizePath(path);
     this.core.live();
