@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { isSecureFsError, type FileWriter, type SecureStore, type StoreStat } from '../securefs/index.js';
+import { isSecureFsError, type FileReader, type FileWriter, type SecureStore, type StoreStat } from '../securefs/index.js';
 import { cloexecFuseFds } from './cloexec.js';
 import { loadFuse, type FuseInstance, type FuseOps, type FuseStat, type FuseStatfs } from './binding.js';
 import { err, isIntegrityError, toErrno } from './errno.js';
@@ -102,10 +102,21 @@ interface OpenFile {
    */
   stream: FileWriter | null;
   streamSize: number;
+  /** The committed version, opened once for ranged reads (reopened when the version changes). */
+  reader: CachedReader | null;
   mtimeMs: number;
   /** Unlinked or replaced: never commit again. */
   gone: boolean;
   lock: Mutex;
+}
+
+interface CachedReader {
+  r: FileReader;
+  /** The store it reads from (a reader never outlives a detach). */
+  store: SecureStore;
+  /** Reads in progress; a retired reader is closed when the last one ends. */
+  busy: number;
+  retired: boolean;
 }
 
 interface Handle {
@@ -272,7 +283,10 @@ class SecureFsMount implements StoreMount {
       // when its last user does; requests meanwhile get EIO), then releases its thread.
       await new Promise<void>((resolve) => fuse.unmount((e) => (e ? sh('umount', ['-l', this.mountpoint]).catch(() => undefined).then(resolve) : resolve())));
     }
-    for (const f of this.files.values()) f.data = null;
+    for (const f of this.files.values()) {
+      this.retireReader(f);
+      f.data = null;
+    }
     this.files.clear();
     this.handles.clear();
   }
@@ -298,14 +312,56 @@ class SecureFsMount implements StoreMount {
     }
   }
 
-  /** Drop cached plaintext of files without pending writes (on detach: nothing readable stays in memory). */
+  /** Drop cached plaintext and readers of files without pending writes (on detach: nothing readable stays in memory). */
   private dropClean(): void {
-    for (const f of this.files.values()) if (!f.dirty) f.data = null;
+    for (const f of this.files.values()) {
+      this.retireReader(f);
+      if (!f.dirty) f.data = null;
+    }
   }
 
   private forget(f: OpenFile): void {
+    this.retireReader(f);
     f.data = null;
     if (this.files.get(f.path) === f) this.files.delete(f.path);
+  }
+
+  /** Stop using a file's cached reader; it is closed once no read is using it. */
+  private retireReader(f: OpenFile): void {
+    const c = f.reader;
+    if (!c) return;
+    f.reader = null;
+    c.retired = true;
+    if (c.busy === 0) void c.r.close().catch(() => undefined);
+  }
+
+  /** The cached reader of the version of `f` committed now, opened if needed. */
+  private async readerFor(s: SecureStore, f: OpenFile): Promise<CachedReader> {
+    const st = await s.stat(f.path);
+    if (st.type !== 'file') throw notAFile(st);
+    const fresh = (c: CachedReader | null): c is CachedReader => c !== null && !c.retired && c.store === s && c.r.fileId === st.fileId && c.r.version === st.version;
+    if (fresh(f.reader)) return f.reader;
+    this.retireReader(f);
+    const c: CachedReader = { r: await s.openReader(f.path), store: s, busy: 0, retired: false };
+    if (fresh(f.reader)) {
+      // A concurrent read opened the same version meanwhile: use that one.
+      void c.r.close().catch(() => undefined);
+      return f.reader;
+    }
+    this.retireReader(f);
+    if (this.store !== s || this.files.get(f.path) !== f) c.retired = true; // detached or forgotten meanwhile: use once
+    else f.reader = c;
+    return c;
+  }
+
+  private async readWith(c: CachedReader, pos: number, len: number, buf: Buffer): Promise<number> {
+    c.busy++;
+    try {
+      return await c.r.read(pos, len, buf);
+    } finally {
+      c.busy--;
+      if (c.retired && c.busy === 0) void c.r.close().catch(() => undefined);
+    }
   }
 
   private report(e: Error, op: string, p: string): void {
@@ -541,7 +597,7 @@ class SecureFsMount implements StoreMount {
   private openFile(p: string): OpenFile {
     let f = this.files.get(p);
     if (!f) {
-      f = { path: p, refs: 0, data: null, size: 0, dirty: false, stream: null, streamSize: 0, mtimeMs: 0, gone: false, lock: new Mutex() };
+      f = { path: p, refs: 0, data: null, size: 0, dirty: false, stream: null, streamSize: 0, reader: null, mtimeMs: 0, gone: false, lock: new Mutex() };
       this.files.set(p, f);
     }
     return f;
@@ -627,10 +683,7 @@ class SecureFsMount implements StoreMount {
               const end = Math.min(f.size, pos + len);
               return end > pos ? f.data.copy(buf, 0, pos, end) : 0;
             }
-            const got = await s.read(f.path, pos, len);
-            got.copy(buf);
-            got.fill(0);
-            return got.length;
+            return this.readWith(await this.readerFor(s, f), pos, len, buf);
           }),
         ),
 

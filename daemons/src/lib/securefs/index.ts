@@ -20,7 +20,7 @@ export {
 } from './key-provider.js';
 export type { KeyProvider, IndexCheckpoint, UmkKeyProviderOptions } from './key-provider.js';
 export { SecureStore, createStore, openStore } from './store.js';
-export type { CreateStoreOptions, OpenStoreOptions, WriteOptions, StoreStat, ListEntry, ReadStreamOptions, FileWriter } from './store.js';
+export type { CreateStoreOptions, OpenStoreOptions, WriteOptions, StoreStat, ListEntry, ReadStreamOptions, FileWriter, FileReader } from './store.js';
 export { verifyStore } from './verify.js';
 export type { Problem, VerifyReport } from './verify.js';
 export { detectPersistence } from './persistence.js';

@@ -40,6 +40,18 @@ export interface ListEntry extends StoreStat {
   name: string;
 }
 
+/** See SecureStore.openReader. */
+export interface FileReader {
+  readonly path: string;
+  /** Plaintext size of the version read. */
+  readonly size: number;
+  readonly fileId: string;
+  readonly version: number;
+  /** Decrypt [pos, pos + length) (clamped to the file and to `into`) into `into`; returns the byte count. */
+  read(pos: number, length: number, into: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
+
 /** See SecureStore.openWriter. */
 export interface FileWriter {
   readonly path: string;
@@ -241,6 +253,59 @@ export class SecureStore {
   }
 
   /** A Writable that commits a new version when it finishes (nothing is visible before). */
+  /**
+   * A reader of the version of `path` current now, for many ranged reads without re-opening the
+   * object (its header is authenticated once). The object is pinned against GC until `close()`:
+   * later commits to `path` are not seen through this reader. Reads may run concurrently.
+   */
+  async openReader(path: string): Promise<FileReader> {
+    const p = normalizePath(path);
+    const e = this.file(p);
+    const unpin = this.core.pin(StoreCore.objectOf(e));
+    let obj: OpenedObject;
+    try {
+      obj = await this.openFile(p, e);
+    } catch (err) {
+      unpin();
+      throw err;
+    }
+    const core = this.core;
+    let closed = false;
+    return {
+      path: p,
+      size: e.size,
+      fileId: e.fileId,
+      version: e.version,
+      async read(pos: number, length: number, into: Buffer): Promise<number> {
+        if (closed) throw new SecureFsError('closed', 'reader is closed', { path: p });
+        core.live();
+        const end = Math.min(e.size, pos + Math.min(length, into.length));
+        if (pos < 0 || end <= pos) return 0;
+        const first = Math.floor(pos / CHUNK_SIZE);
+        const last = Math.floor((end - 1) / CHUNK_SIZE);
+        const r = obj.reader;
+        const raw = await r.readRangeRaw(first, last);
+        const pt = Buffer.allocUnsafe(raw.length - (last - first + 1) * TAG_LEN);
+        try {
+          r.decryptInto(raw, first, last, pt, 0);
+          const base = first * CHUNK_SIZE;
+          return pt.copy(into, 0, pos - base, end - base);
+        } finally {
+          pt.fill(0);
+        }
+      },
+      async close(): Promise<void> {
+        if (closed) return;
+        closed = true;
+        try {
+          await obj.close();
+        } finally {
+          unpin();
+        }
+      },
+    };
+  }
+
   /**
    * A writer for one new version of `path`, streamed: memory use stays bounded whatever the
    * size. Nothing is visible until `commit()` (the version then replaces the file atomically);
