@@ -104,6 +104,12 @@ interface OpenFile {
   streamSize: number;
   /** The committed version, opened once for ranged reads (reopened when the version changes). */
   reader: CachedReader | null;
+  /**
+   * A streamed version whose writes were acknowledged could not be committed: every later
+   * write, flush, fsync and close of the file fails with this (EIO), never silently leaving a
+   * hole, until it is truncated to 0 or every handle is closed.
+   */
+  error: Error | null;
   mtimeMs: number;
   /** Unlinked or replaced: never commit again. */
   gone: boolean;
@@ -122,6 +128,8 @@ interface CachedReader {
 interface Handle {
   file: OpenFile;
   flags: number;
+  /** Wrote (or truncated) since its last flush: only such a handle's close commits. */
+  wrote: boolean;
 }
 
 interface Waiter {
@@ -303,10 +311,11 @@ class SecureFsMount implements StoreMount {
   }
 
   private async commitAll(s: SecureStore): Promise<void> {
+    // Every file's lock is taken, not only those pending now: a commit already running under
+    // a lock (a flush, a stream ending) must settle before the caller closes the store.
     for (const f of [...this.files.values()]) {
-      if (!pending(f)) continue;
       await f.lock
-        .run(() => this.commit(s, f))
+        .run(() => (pending(f) ? this.commit(s, f) : Promise.resolve()))
         .catch((e: Error) => this.report(e, 'commit', f.path));
       if (f.refs === 0 && !pending(f)) this.forget(f);
     }
@@ -462,6 +471,12 @@ class SecureFsMount implements StoreMount {
   /** Load a file's content for writing (at most `limit` bytes of it). Call under the file's lock. */
   private async load(s: SecureStore, f: OpenFile, limit = Infinity): Promise<void> {
     if (f.data) return;
+    if (f.gone) {
+      // Replaced or removed while open: the path now names another file (or none).
+      f.data = Buffer.alloc(MIN_CAPACITY);
+      f.size = 0;
+      return;
+    }
     const st = await s.stat(f.path);
     if (st.type !== 'file') throw notAFile(st);
     const n = Math.min(st.size, limit);
@@ -496,14 +511,16 @@ class SecureFsMount implements StoreMount {
 
   /** Commit a file's pending content (streamed or buffered) as a new version. Call under the file's lock. */
   private async commit(s: SecureStore, f: OpenFile): Promise<void> {
-    if (f.stream) return this.endStream(f);
-    if (!f.dirty || !f.data || f.gone) {
+    if (f.stream) {
+      await this.endStream(f);
+    } else if (!f.dirty || !f.data || f.gone) {
       f.dirty = false;
-      return;
+    } else {
+      await s.writeFile(f.path, f.data.subarray(0, f.size));
+      f.dirty = false;
+      this.commits++;
     }
-    await s.writeFile(f.path, f.data.subarray(0, f.size));
-    f.dirty = false;
-    this.commits++;
+    if (f.error) throw f.error;
   }
 
   // ------------------------------------------------------------------ sequential writes
@@ -512,14 +529,22 @@ class SecureFsMount implements StoreMount {
   private async endStream(f: OpenFile): Promise<void> {
     const w = f.stream;
     if (!w) return;
-    f.stream = null;
-    if (f.gone) return w.abort();
+    // `f.stream` stays set until the commit settles: getattr keeps reporting the streamed size,
+    // and reads, flushes and fsyncs on other handles wait for the file's lock (held by our
+    // caller) instead of seeing the old version, or nothing pending, meanwhile.
     try {
+      if (f.gone) {
+        await w.abort();
+        return;
+      }
       await w.commit();
       this.commits++;
     } catch (e) {
       await w.abort().catch(() => undefined);
+      if (w.bytesWritten > 0) f.error = err('EIO', `${f.path}: the written data could not be committed (${(e as Error).message})`);
       throw e;
+    } finally {
+      f.stream = null;
     }
   }
 
@@ -531,6 +556,7 @@ class SecureFsMount implements StoreMount {
     } catch (e) {
       f.stream = null;
       await w.abort().catch(() => undefined);
+      if (w.bytesWritten > 0) f.error = err('EIO', `${f.path}: the written data was lost (${(e as Error).message})`);
       throw e;
     }
     f.streamSize += chunk.length;
@@ -597,7 +623,7 @@ class SecureFsMount implements StoreMount {
   private openFile(p: string): OpenFile {
     let f = this.files.get(p);
     if (!f) {
-      f = { path: p, refs: 0, data: null, size: 0, dirty: false, stream: null, streamSize: 0, reader: null, mtimeMs: 0, gone: false, lock: new Mutex() };
+      f = { path: p, refs: 0, data: null, size: 0, dirty: false, stream: null, streamSize: 0, reader: null, error: null, mtimeMs: 0, gone: false, lock: new Mutex() };
       this.files.set(p, f);
     }
     return f;
@@ -608,7 +634,7 @@ class SecureFsMount implements StoreMount {
     let fd = this.nextFd;
     while (this.handles.has(fd) || fd === 0) fd = (fd + 1) % 0x7fffffff;
     this.nextFd = (fd + 1) % 0x7fffffff;
-    this.handles.set(fd, { file: f, flags });
+    this.handles.set(fd, { file: f, flags, wrote: false });
     return fd;
   }
 
@@ -691,14 +717,23 @@ class SecureFsMount implements StoreMount {
         R(
           cb,
           this.run('write', p, async (s) => {
-            const f = this.handle(fd).file;
+            const h = this.handle(fd);
+            const f = h.file;
             return f.lock.run(async () => {
+              if (f.error) throw f.error;
+              h.wrote = true;
               const chunk = buf.subarray(0, len);
               if (f.stream) {
                 if (pos === f.streamSize) return this.streamWrite(f, chunk);
                 await this.endStream(f); // not sequential after all: commit, then edit in memory
               }
-              if (await this.streamIfSequential(s, f, pos, len)) return this.streamWrite(f, chunk);
+              if (f.gone && !f.data) {
+                // Replaced or removed while open: writes through this descriptor go to a private
+                // buffer that is never committed (nothing may land on whatever has the path now).
+                f.data = Buffer.alloc(MIN_CAPACITY);
+                f.size = 0;
+              }
+              if (!f.gone && (await this.streamIfSequential(s, f, pos, len))) return this.streamWrite(f, chunk);
               await this.load(s, f);
               const end = pos + len;
               this.reserve(f, end);
@@ -711,15 +746,25 @@ class SecureFsMount implements StoreMount {
           }),
         ),
 
+      // Every close(2) of a descriptor sends a flush, also of descriptors inherited by children
+      // that never wrote (`make > log`): only a handle that wrote since its last flush commits.
       flush: (p, fd, cb) => {
         const h = this.handles.get(fd);
-        if (!h || !pending(h.file)) return cb(0);
-        R(cb, this.run('flush', p, (s) => h.file.lock.run(() => this.commit(s, h.file))));
+        if (!h || !h.wrote) return cb(h?.file.error ? -E.EIO : 0);
+        R(
+          cb,
+          this.run('flush', p, (s) =>
+            h.file.lock.run(async () => {
+              await this.commit(s, h.file);
+              h.wrote = false;
+            }),
+          ),
+        );
       },
 
       fsync: (p, _datasync, fd, cb) => {
         const h = this.handles.get(fd);
-        if (!h || !pending(h.file)) return cb(0);
+        if (!h || (!pending(h.file) && !h.file.error)) return cb(0);
         R(cb, this.run('fsync', p, (s) => h.file.lock.run(() => this.commit(s, h.file))));
       },
 
@@ -728,11 +773,12 @@ class SecureFsMount implements StoreMount {
         if (!h) return cb(0);
         this.handles.delete(fd);
         const f = h.file;
-        const done = pending(f) ? this.run('release', p, (s) => f.lock.run(() => this.commit(s, f))) : Promise.resolve();
+        const done = pending(f) && (h.wrote || f.refs === 1) ? this.run('release', p, (s) => f.lock.run(() => this.commit(s, f))) : Promise.resolve();
         done
           .catch((e: Error) => this.report(e, 'release (buffered writes stay until the next attach; a streamed version is lost)', f.path))
           .finally(() => {
             f.refs--;
+            if (f.refs === 0) f.error = null; // the last close: a new open starts afresh
             if (f.refs === 0 && !pending(f)) this.forget(f);
             cb(0);
           });
@@ -746,7 +792,9 @@ class SecureFsMount implements StoreMount {
             const f = this.openFile(p);
             try {
               await f.lock.run(async () => {
-                await this.endStream(f);
+                if (size === 0) f.error = null; // whatever was lost is now meant to be gone
+                await this.endStream(f).catch(() => undefined);
+                f.error = size === 0 ? null : f.error;
                 await this.load(s, f, size);
                 this.resize(f, size);
                 await this.commit(s, f);
@@ -761,9 +809,13 @@ class SecureFsMount implements StoreMount {
         R(
           cb,
           this.run('ftruncate', p, async (s) => {
-            const f = this.handle(fd).file;
+            const h = this.handle(fd);
+            const f = h.file;
             await f.lock.run(async () => {
+              if (size === 0) f.error = null;
+              if (f.error) throw f.error;
               if (f.stream && size === f.streamSize) return; // nothing to change
+              h.wrote = true;
               await this.endStream(f);
               await this.load(s, f, size);
               this.resize(f, size);

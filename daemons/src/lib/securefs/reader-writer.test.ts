@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createStore, type SecureStore } from './store.js';
+import { createStore, openStore, type SecureStore } from './store.js';
 import { objectRelPath } from './layout.js';
 import { InsecureTestRng } from './insecure-test-rng.js';
 import { testKeys, tmpStoreDir } from './insecure-test-support.js';
@@ -116,5 +116,41 @@ describe('SecureStore.openWriter', () => {
     expect(await code(store.openWriter('/d'))).toBe('is_dir');
     expect(await code(store.openWriter('/missing/f'))).toBe('not_found');
     await store.close();
+  });
+});
+
+describe('SecureStore.close', () => {
+  it('a mutation arriving once close() has begun is refused; the index is never sealed after the keys are zeroed', async () => {
+    const dir = await tmpStoreDir();
+    dirs.push(dir);
+    const k = testKeys('close-race');
+    const ctl = { failures: 0, delayMs: 0 };
+    const provider = () => {
+      const p = k.provider();
+      const orig = p.checkpoint!.bind(p);
+      p.checkpoint = async (e, h) => {
+        if (ctl.delayMs) await new Promise((r) => setTimeout(r, ctl.delayMs));
+        if (ctl.failures > 0) {
+          ctl.failures--;
+          throw new Error('injected');
+        }
+        return orig(e, h);
+      };
+      return p;
+    };
+    const s = await createStore(dir, provider());
+    await s.writeFile('/a', Buffer.from('a'));
+    ctl.failures = 1;
+    await s.mkdir('/d'); // durable; its checkpoint is left pending (retried by the next commit)
+    ctl.delayMs = 100;
+    const closing = s.close();
+    const late = code(s.mkdir('/e'));
+    await closing;
+    expect(await late).toBe('closed');
+    await s.close(); // idempotent
+    ctl.delayMs = 0;
+    const again = await openStore(dir, provider());
+    expect((await again.list('/')).map((e) => e.name).sort()).toEqual(['a', 'd']);
+    await again.close();
   });
 });

@@ -27,6 +27,8 @@ export class StoreCore {
   private mutex: Promise<void> = Promise.resolve();
   private pendingCheckpoint: { epoch: number; hash: Buffer } | null = null;
   closed = false;
+  /** Set by SecureStore.close() first: no new index mutation or content access starts. */
+  closing = false;
 
   constructor(
     readonly dir: string,
@@ -37,7 +39,7 @@ export class StoreCore {
   ) {}
 
   live(): void {
-    if (this.closed) throw new SecureFsError('closed', 'store is closed');
+    if (this.closed || this.closing) throw new SecureFsError('closed', 'store is closed');
   }
 
   /** file_key for (file_id, key_gen), cached until close. Callers must not zero it. */
@@ -100,6 +102,9 @@ export class StoreCore {
    */
   async commit(entries: Map<string, Entry>, release: string[] = []): Promise<void> {
     if (this.pendingCheckpoint) await this.flushCheckpoint();
+    // The keys are zeroed only once this section ends (close() waits for it), but never seal
+    // an index after close() has begun: re-check after every await above.
+    if (this.closed) throw new SecureFsError('closed', 'store is closed');
     const next: IndexState = { epoch: this.state.epoch + 1, entries };
     const bytes = encodeIndex(next, this.kIndex, this.keys.storeId);
     await atomicWrite(this.dir, INDEX_FILE, bytes, this.dir);

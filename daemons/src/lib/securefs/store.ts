@@ -512,12 +512,21 @@ export class SecureStore {
   }
 
   /** Zero all keys held by the store; every later call fails with `closed`. */
-  async close(): Promise<void> {
-    if (this.core.closed) return;
-    await this.core.exclusive(async () => undefined).catch(() => undefined);
-    await this.core.idle();
-    this.core.close();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.core.closed) return;
+      // From here on no new index mutation, read or write starts (they fail with `closed`); the
+      // section running now (and those queued before it) end first, then the background
+      // removals, and only then are the keys zeroed.
+      this.core.closing = true;
+      await this.core.exclusive(async () => undefined).catch(() => undefined);
+      await this.core.idle();
+      this.core.close();
+    })();
+    return this.closing;
   }
+
+  private closing: Promise<void> | null = null;
 }
 
 export const createStore = (dir: string, keys: KeyProvider, opts?: CreateStoreOptions): Promise<SecureStore> =>
