@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createStore, openStore, type SecureStore } from './store.js';
 import { objectRelPath } from './layout.js';
@@ -152,5 +152,19 @@ describe('SecureStore.close', () => {
     const again = await openStore(dir, provider());
     expect((await again.list('/')).map((e) => e.name).sort()).toEqual(['a', 'd']);
     await again.close();
+  });
+});
+
+describe('released versions', () => {
+  it('are removed in the background, a bounded number at a time; idle() waits for all of them', async () => {
+    const { dir, store } = await fresh('gc');
+    const count = async () => (await readdir(join(dir, 'objects'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+    for (let i = 0; i < 40; i++) await store.writeFile(`/f${i}`, Buffer.alloc(10, i));
+    await Promise.all(Array.from({ length: 40 }, (_, i) => store.writeFile(`/f${i}`, Buffer.alloc(20, i))));
+    for (let i = 0; i < 20; i++) await store.unlink(`/f${i}`);
+    await store.idle();
+    expect(await count()).toBe(20);
+    for (let i = 20; i < 40; i++) expect((await store.readFile(`/f${i}`)).equals(Buffer.alloc(20, i))).toBe(true);
+    await store.close();
   });
 });

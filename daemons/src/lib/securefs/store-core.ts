@@ -17,6 +17,8 @@ export async function fromProvider<T>(what: string, f: () => Promise<T>): Promis
   }
 }
 
+const BACKGROUND_SLOTS = 2;
+
 /** Shared state of an open store: index, keys, commit protocol, object pinning and GC. */
 export class StoreCore {
   readonly stats: CryptoStats = { chunksEncrypted: 0, chunksDecrypted: 0 };
@@ -120,14 +122,32 @@ export class StoreCore {
     // much as writing a sixth of it again (the filesystem frees every page), and the commit is
     // already durable. A crash before the unlink leaves garbage that collectGarbage() removes on
     // the next open; close() and idle() wait for these.
-    for (const rel of release) this.background(this.deleteObject(rel));
+    for (const rel of release) this.background(() => this.deleteObject(rel));
   }
 
   private readonly pending = new Set<Promise<void>>();
+  /** Background removals waiting for a slot: at most BACKGROUND_SLOTS run at once, so that an `rm -rf` of thousands of files does not fill libuv's threadpool ahead of reads and writes. */
+  private readonly queued: Array<() => void> = [];
+  private running = 0;
 
-  private background(p: Promise<void>): void {
-    const tracked: Promise<void> = p.catch(() => undefined).finally(() => this.pending.delete(tracked));
+  private background(task: () => Promise<void>): void {
+    const tracked: Promise<void> = new Promise<void>((start) => this.queued.push(start))
+      .then(task)
+      .catch(() => undefined)
+      .finally(() => {
+        this.pending.delete(tracked);
+        this.running--;
+        this.pump();
+      });
     this.pending.add(tracked);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < BACKGROUND_SLOTS && this.queued.length > 0) {
+      this.running++;
+      this.queued.shift()!();
+    }
   }
 
   /** Resolves once every background removal started so far has finished. */
@@ -159,7 +179,7 @@ export class StoreCore {
       if (n > 0) this.pins.set(rel, n);
       else {
         this.pins.delete(rel);
-        if (this.deferredDeletes.delete(rel)) this.background(this.deleteObject(rel));
+        if (this.deferredDeletes.delete(rel)) this.background(() => this.deleteObject(rel));
       }
     };
   }
