@@ -1,10 +1,11 @@
 import { constants, promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { ProtocolError, type greeter } from '@redbear/protocol';
-import { dirToken, drainDirWatch, etcPath, FAST_PATH_MAX_AGE_MS, getUser, presenceToken, humanUsers, isLockedHash, isRacy, statBigint, trustsTimestamps, type UserRecord } from '../lib/accounts/index.js';
+import { dirToken, drainDirWatch, etcPath, FAST_PATH_MAX_AGE_MS, getUser, peekDirToken, presenceToken, humanUsers, isLockedHash, isRacy, statBigint, trustsTimestamps, type UserRecord } from '../lib/accounts/index.js';
 import type { Root } from '../runtime/index.js';
 import { toProtocolError } from './account-errors.js';
 import type { AuthdConfig } from './config.js';
+import { MountTable } from './mount-table.js';
 import type { PinStore } from './pins.js';
 
 export type UserSummary = greeter.UserSummaryWire;
@@ -45,8 +46,8 @@ interface ListCache {
   users: UserSummary[];
   /** (directory, token) pairs taken before anything the list was built from was read. */
   deps: Array<[dir: string, token: number]>;
-  /** The FUSE mount table the list was built with (a mount over a home sends no inotify event). */
-  fuse: string;
+  /** The mount table generation the list was built with (a mount over a home sends no inotify event). */
+  fuse: number;
   at: number;
 }
 
@@ -73,42 +74,50 @@ export class UserDirectory {
    */
   private readonly absent = new Map<string, Absent>();
 
+  private readonly mounts = new MountTable();
+
   constructor(
     private readonly root: Root,
     private readonly cfg: AuthdConfig,
     private readonly pins: PinStore,
   ) {}
 
+  /**
+   * The user list. The array returned is the caller's; the objects in it are frozen and shared
+   * with the cache (replace, never mutate).
+   */
   async list(): Promise<UserSummary[]> {
     // Every event queued before this request is applied now; tokens below are read without
-    // draining again.
+    // draining again. The same for the mount table (one poll).
     drainDirWatch();
-    const fuse = await fuseMountKey();
+    const fuse = this.mounts.current().gen;
     const c = this.listCache;
-    if (c && c.fuse === fuse && Date.now() - c.at < FAST_PATH_MAX_AGE_MS && this.depsUnchanged(c.deps)) {
-      // The same array while no PIN changed (the server only serialises it): list_users
-      // allocates next to nothing, which keeps the daemon's GC pauses rare under load.
+    if (c && c.fuse === fuse && performance.now() - c.at < FAST_PATH_MAX_AGE_MS && this.depsUnchanged(c.deps)) {
+      // Only has_pin can differ (the PIN store is in memory): list_users allocates next to
+      // nothing, which keeps the daemon's GC pauses rare under load.
       for (let i = 0; i < c.users.length; i++) {
         const u = c.users[i]!;
         const pin = this.hasPin(u.username, u.uid);
-        if (u.has_pin !== pin) c.users[i] = { username: u.username, full_name: u.full_name, uid: u.uid, has_pin: pin, locked: u.locked, has_avatar: u.has_avatar };
+        if (u.has_pin !== pin) c.users[i] = Object.freeze({ username: u.username, full_name: u.full_name, uid: u.uid, has_pin: pin, locked: u.locked, has_avatar: u.has_avatar });
       }
-      return c.users;
+      return c.users.slice();
     }
     this.listCache = null;
-    const at = Date.now();
+    const at = performance.now();
     const etcDir = path.dirname(etcPath(this.root.dir, 'passwd'));
     let deps: Array<[string, number | null]> | null = (await trustsTimestamps(etcDir)) ? [[etcDir, dirToken(etcDir, true, false)]] : null;
     if (deps && (await Promise.all(ACCOUNT_FILES.map((f) => fs.lstat(etcPath(this.root.dir, f)).then((l) => l.isSymbolicLink(), () => false)))).some(Boolean)) deps = null;
     const full = await this.build(deps);
+    const frozen = full.map((u) => Object.freeze(u));
     if (deps && deps.every((d): d is [string, number] => d[1] !== null)) {
-      this.listCache = { users: full.map((u) => ({ ...u })), deps, fuse, at };
+      this.listCache = { users: frozen.slice(), deps, fuse, at };
     }
-    return full;
+    return frozen;
   }
 
+  /** Never adds a watch (no path lookup on this thread): a dropped watch just means a rebuild. */
   private depsUnchanged(deps: Array<[string, number]>): boolean {
-    for (const [dir, token] of deps) if (dirToken(dir, true, false) !== token) return false;
+    for (const [dir, token] of deps) if (peekDirToken(dir) !== token) return false;
     return true;
   }
 
@@ -134,24 +143,31 @@ export class UserDirectory {
     const statDir: StatDir = (dir) => {
       let p = dirStats.get(dir);
       if (!p) {
-        // The token first: a change after it moves it on, whatever the stat then shows.
-        const token = dirToken(dir, true);
-        p = statBigint(dir).then(
-          (st) => ({ st, token }),
-          () => ({ st: null, token }),
-        );
+        p = (async () => {
+          // Watches only on filesystems whose changes all pass through this kernel (checked
+          // off this thread first: adding a watch resolves the path here, which must not touch
+          // an automounted or network path). The token before the stat: a change after it
+          // moves it on, whatever the stat then shows.
+          const token = (await trustsTimestamps(dir)) ? dirToken(dir, true, false) : null;
+          const st = await statBigint(dir).catch(() => null);
+          return { st, token };
+        })();
         dirStats.set(dir, p);
       }
       return p;
     };
-    // Every directory a picture is looked up in, with its token taken before the lookup (and
-    // null unless its filesystem's changes all pass through this kernel).
+    // Every directory a picture is looked up in, with its token taken before the lookup (null
+    // unless its filesystem's changes all pass through this kernel). A missing directory (no
+    // icons directory yet) depends on its nearest existing ancestor.
     const consulted = new Map<string, Promise<[string, number | null]>>();
-    const consult = (dir: string): void => {
-      if (!deps || consulted.has(dir)) return;
-      // A missing directory (no icons directory yet) depends on its nearest existing ancestor.
-      const dep = presenceToken(dir, false);
-      consulted.set(dir, dep ? trustsTimestamps(dep.dir).then((ok) => [dep.dir, ok ? dep.token : null]) : Promise.resolve([dir, null]));
+    const consult = (dir: string): Promise<unknown> => {
+      if (!deps) return Promise.resolve();
+      let p = consulted.get(dir);
+      if (!p) {
+        p = presenceToken(dir, trustsTimestamps).then((dep) => (dep ? [dep.dir, dep.token] : [dir, null]));
+        consulted.set(dir, p);
+      }
+      return p;
     };
     const out = await Promise.all(
       visible.map(async (u) => ({
@@ -189,18 +205,18 @@ export class UserDirectory {
    * `~/.face`, then `<icons_dir>/<user>`; first that is a safe, small, recognised image. With
    * `statDir` (list_users), names known to be absent from an unchanged directory are skipped.
    */
-  private async avatarFile(u: UserRecord, listing?: { statDir: StatDir; consult: (dir: string) => void }): Promise<{ mime: AvatarMime; data: Buffer } | null> {
+  private async avatarFile(u: UserRecord, listing?: { statDir: StatDir; consult: (dir: string) => Promise<unknown> }): Promise<{ mime: AvatarMime; data: Buffer } | null> {
     const candidates: Array<[dir: string, name: string]> = [];
     // A home that is a mounted SecureFS store (FUSE) is the user's private data: authd does not
     // look inside it, and a locked store would make the lookup wait. Its owner's picture comes
     // from the AccountsService icon instead.
-    if (u.passwd.home.startsWith('/') && u.passwd.home !== '/' && !(await insideFuseMount(this.root.path(u.passwd.home)))) {
+    if (u.passwd.home.startsWith('/') && u.passwd.home !== '/' && !insideMount(this.root.path(u.passwd.home), this.mounts.current().fuse)) {
       candidates.push([u.passwd.home, '.face']);
     }
     candidates.push([this.cfg.avatars.icons_dir, u.passwd.name]);
     for (const [dir, name] of candidates) {
       const full = this.root.path(dir);
-      listing?.consult(full);
+      if (listing) await listing.consult(full); // its token before anything in it is read
       if (listing && (await this.knownAbsent(full, name, listing.statDir))) continue;
       const data = await readConfined(full, name, this.cfg.avatars.max_bytes).catch(() => null);
       if (!data) continue;
@@ -214,8 +230,8 @@ export class UserDirectory {
   private async knownAbsent(dir: string, name: string, statDir: StatDir): Promise<boolean> {
     const key = `${dir}\0${name}`;
     const known = this.absent.get(key);
-    if (known && known.token !== null && Date.now() - known.tokenAt < FAST_PATH_MAX_AGE_MS && dirToken(dir, true) === known.token) return true;
-    const tokenAt = Date.now();
+    if (known && known.token !== null && performance.now() - known.tokenAt < FAST_PATH_MAX_AGE_MS && peekDirToken(dir) === known.token) return true;
+    const tokenAt = performance.now();
     const { st, token } = await statDir(dir);
     if (!st || !st.isDirectory()) return true; // readConfined would fail on this directory
     const identity = dirIdentity(st);
@@ -246,32 +262,10 @@ export class UserDirectory {
   }
 }
 
-/** Mount points of FUSE filesystems, from /proc/self/mountinfo (re-read at most every 500 ms). */
-let fuseMounts: { at: number; paths: string[]; key: string } = { at: 0, paths: [], key: '' };
-async function refreshFuseMounts(): Promise<void> {
-  if (Date.now() - fuseMounts.at > 500) {
-    const text = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-    const paths: string[] = [];
-    for (const line of text.split('\n')) {
-      const [pre, post] = line.split(' - ');
-      if (!pre || !post || !post.startsWith('fuse')) continue;
-      const mp = pre.split(' ')[4];
-      if (mp) paths.push(mp.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
-    }
-    fuseMounts = { at: Date.now(), paths, key: paths.join('\0') };
-  }
-}
-
-/** Identifies the current set of FUSE mount points (as of at most 500 ms ago). */
-async function fuseMountKey(): Promise<string> {
-  await refreshFuseMounts();
-  return fuseMounts.key;
-}
-
-async function insideFuseMount(dir: string): Promise<boolean> {
-  await refreshFuseMounts();
+/** Whether `dir` is at or under one of `mounts`. */
+function insideMount(dir: string, mounts: readonly string[]): boolean {
   const d = path.resolve(dir);
-  return fuseMounts.paths.some((mp) => d === mp || d.startsWith(mp.endsWith('/') ? mp : mp + '/'));
+  return mounts.some((mp) => d === mp || d.startsWith(mp.endsWith('/') ? mp : mp + '/'));
 }
 
 /**

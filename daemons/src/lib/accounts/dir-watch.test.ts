@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { dirToken, dirWatchAvailable, presenceToken } from './dir-watch.js';
+import { dirToken, dirWatchAvailable, drainDirWatch, peekDirToken, presenceToken } from './dir-watch.js';
 
 let dir = '';
 beforeEach(() => {
@@ -84,20 +84,35 @@ describe('directory change tokens (inotify, read synchronously)', () => {
     expect(dirToken(path.join(dir, 'file'), true)).toBeNull();
   });
 
-  it('presenceToken: a missing directory depends on its nearest existing ancestor', () => {
+  it('presenceToken: a missing directory depends on its nearest existing ancestor; untrusted ones get none', async () => {
+    const trusted = () => Promise.resolve(true);
     const icons = path.join(dir, 'var/lib/AccountsService/icons');
-    const p1 = presenceToken(icons);
+    const p1 = await presenceToken(icons, trusted);
     expect(p1?.dir).toBe(dir);
-    expect(presenceToken(icons)).toEqual(p1);
+    expect(await presenceToken(icons, trusted)).toEqual(p1);
     writeFileSync(path.join(dir, 'unrelated'), 'x');
-    const p2 = presenceToken(icons);
+    drainDirWatch();
+    const p2 = await presenceToken(icons, trusted);
     expect(p2?.token).not.toBe(p1?.token); // any change in the ancestor counts (conservative)
     mkdirSync(icons, { recursive: true });
-    const p3 = presenceToken(icons);
+    const p3 = await presenceToken(icons, trusted);
     expect(p3?.dir).toBe(icons);
-    // A file where the directory should be: no token at all.
+    // A file where the directory should be, or a filesystem not trusted: no token at all.
     writeFileSync(path.join(dir, 'notadir'), 'x');
-    expect(presenceToken(path.join(dir, 'notadir'))).toBeNull();
+    expect(await presenceToken(path.join(dir, 'notadir', 'x'), trusted)).toBeNull();
+    expect(await presenceToken(icons, () => Promise.resolve(false))).toBeNull();
+    expect(await presenceToken(path.join(dir, 'missing'), () => Promise.resolve(false))).toBeNull();
+  });
+
+  it('peekDirToken never adds a watch; it reads the token of a watched directory', () => {
+    const d = path.join(dir, 'peek');
+    mkdirSync(d);
+    expect(peekDirToken(d)).toBeNull();
+    const t = dirToken(d, true);
+    expect(peekDirToken(d)).toBe(t);
+    writeFileSync(path.join(d, 'x'), 'x');
+    drainDirWatch();
+    expect(peekDirToken(d)).not.toBe(t);
   });
 
   it('without inotify (REDBEAR_NO_INOTIFY=1) every token is null', async () => {
@@ -107,7 +122,7 @@ describe('directory change tokens (inotify, read synchronously)', () => {
       const fresh = await import('./dir-watch.js');
       expect(fresh.dirWatchAvailable()).toBe(false);
       expect(fresh.dirToken(dir, true)).toBeNull();
-      expect(fresh.presenceToken(dir)).toBeNull();
+      expect(await fresh.presenceToken(dir, () => Promise.resolve(true))).toBeNull();
     } finally {
       vi.unstubAllEnvs();
     }

@@ -25,7 +25,7 @@
  * placed over the file or directory. Callers therefore also bound the age of a token-validated
  * cache entry (a stat-based revalidation at least every FAST_PATH_MAX_AGE_MS).
  */
-import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -110,6 +110,8 @@ function loadInotify(): Inotify | null {
 
 interface Watch {
   wd: number;
+  /** Last use (a counter): the least recently used watch is dropped when MAX_WATCHES are in use. */
+  used: number;
   /** Set from `counter` on every event for this directory. */
   gen: number;
 }
@@ -122,11 +124,30 @@ const byWd = new Map<number, string>();
 /** Queue overflows and read failures seen: each one changed every token. */
 let epoch = 0;
 
-/** Events may have been lost: no token handed out so far may match again. */
+/**
+ * Events may have been lost (queue overflow, read failure): drop every watch, so that no token
+ * handed out so far matches again and every path is resolved afresh (a lost MOVE_SELF would
+ * otherwise leave a watch on a directory that no longer has the path).
+ */
 function invalidateAll(): void {
   epoch++;
-  for (const w of byDir.values()) w.gen = ++counter;
+  counter++;
+  const ino = backend;
+  for (const w of byDir.values()) ino?.rmWatch(w.wd);
+  byDir.clear();
+  byWd.clear();
   unwatchable.clear();
+}
+
+let uses = 0;
+
+function dropLeastRecentlyUsed(ino: Inotify): void {
+  let oldest: [string, Watch] | null = null;
+  for (const e of byDir) if (!oldest || e[1].used < oldest[1].used) oldest = e;
+  if (!oldest) return;
+  ino.rmWatch(oldest[1].wd);
+  byDir.delete(oldest[0]);
+  byWd.delete(oldest[1].wd);
 }
 /** Directories that could not be watched → when to try again (a missing directory may appear). */
 const unwatchable = new Map<string, number>();
@@ -186,11 +207,12 @@ export function dirToken(dir: string, trusted: boolean, drainFirst = true): numb
   let w = byDir.get(dir);
   if (!w) {
     const retryAt = unwatchable.get(dir);
-    if ((retryAt !== undefined && Date.now() < retryAt) || byDir.size >= MAX_WATCHES) return null;
+    if (retryAt !== undefined && performance.now() < retryAt) return null;
+    if (byDir.size >= MAX_WATCHES) dropLeastRecentlyUsed(ino);
     const wd = ino.addWatch(dir);
     if (wd < 0) {
       if (-wd === ENOENT || -wd === ENOTDIR) return null; // not there (yet): see presenceToken
-      unwatchable.set(dir, Date.now() + RETRY_UNWATCHABLE_MS);
+      unwatchable.set(dir, performance.now() + RETRY_UNWATCHABLE_MS);
       if (unwatchable.size > MAX_WATCHES) unwatchable.clear();
       return null;
     }
@@ -198,15 +220,30 @@ export function dirToken(dir: string, trusted: boolean, drainFirst = true): numb
     const other = byWd.get(wd);
     if (other !== undefined && other !== dir) {
       // Two paths for one directory (a link or bind mount): keep one watch, no fast path here.
-      unwatchable.set(dir, Date.now() + RETRY_UNWATCHABLE_MS);
+      unwatchable.set(dir, performance.now() + RETRY_UNWATCHABLE_MS);
       return null;
     }
     // Generations come from one process-wide counter, so a re-watched directory never
     // repeats a token handed out for an earlier watch of the same path.
-    w = { wd, gen: ++counter };
+    w = { wd, gen: ++counter, used: 0 };
     byDir.set(dir, w);
     byWd.set(wd, dir);
   }
+  w.used = ++uses;
+  return w.gen;
+}
+
+/**
+ * The token of a directory that is already watched, else null — never a new watch, so never a
+ * path lookup: for re-validating tokens taken earlier (after one drainDirWatch() per request).
+ * `inotify_add_watch` resolves the path on the calling thread, which on an automounted or
+ * network path can block; only dirToken, after the caller's own (asynchronous) trust check,
+ * adds watches.
+ */
+export function peekDirToken(dir: string): number | null {
+  const w = byDir.get(dir);
+  if (!w) return null;
+  w.used = ++uses;
   return w.gen;
 }
 
@@ -214,18 +251,33 @@ export function dirToken(dir: string, trusted: boolean, drainFirst = true): numb
  * A token for "what `dir` is": its own token when it can be watched, or — when it does not
  * exist — the token of its nearest existing ancestor (creating `dir`, or the first missing
  * directory on the way to it, is an event there). Returns the directory the token belongs to,
- * or null when neither can be watched. `dir` must be absolute and normalised.
+ * or null when neither can be watched. `trusts` says (asynchronously, off this thread) whether
+ * a directory's filesystem passes every change through this kernel; only such directories
+ * are watched. Does not drain: call drainDirWatch() once per request first. `dir` must be
+ * absolute and normalised.
  */
-export function presenceToken(dir: string, drainFirst = true): { dir: string; token: number } | null {
-  const own = dirToken(dir, true, drainFirst);
-  if (own !== null) return { dir, token: own };
-  const ino = loadInotify();
-  if (!ino) return null;
+export async function presenceToken(dir: string, trusts: (dir: string) => Promise<boolean>): Promise<{ dir: string; token: number } | null> {
+  if (!loadInotify()) return null;
+  // Every path lookup here is asynchronous (libuv's threadpool): none may block this thread.
+  const exists = (p: string) => stat(p).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ENOTDIR' ? false : null),
+  );
+  const here = await exists(dir);
+  if (here !== false) {
+    if (here === null || !(await trusts(dir))) return null;
+    const own = dirToken(dir, true, false);
+    return own === null ? null : { dir, token: own };
+  }
   let child = dir;
   for (let parent = path.dirname(child); parent !== child; child = parent, parent = path.dirname(parent)) {
-    // Only an ancestor that exists (so the child is missing, not unwatchable) may stand in.
+    const there = await exists(parent);
+    if (there === null) return null;
+    if (!there) continue;
+    if (!(await trusts(parent))) return null;
+    // The ancestor stands in only while its child on the way is missing: token first, then the check.
     const token = dirToken(parent, true, false);
-    if (token !== null) return existsSync(child) ? null : { dir: parent, token };
+    return token !== null && (await exists(child)) === false ? { dir: parent, token } : null;
   }
   return null;
 }

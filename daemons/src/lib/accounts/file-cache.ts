@@ -45,7 +45,7 @@ interface Entry {
   value: unknown;
   /** dirToken of the file's directory taken before the identity was last confirmed (null: none). */
   token: number | null;
-  /** When `token` was taken (ms): token-only hits are allowed for FAST_PATH_MAX_AGE_MS. */
+  /** When `token` was taken (performance.now() ms): token-only hits are allowed for FAST_PATH_MAX_AGE_MS. */
   tokenAt: number;
 }
 
@@ -108,7 +108,7 @@ export async function readCached<T>(kind: string, file: string, parse: (content:
   if (entry) {
     // Fast path: nothing in the directory changed since the identity was confirmed (inotify,
     // read synchronously now: see dir-watch.ts), so the file is the one cached — no stat.
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a clock step must not stretch the age bound
     const token = entry.token === null ? null : dirToken(dir, true);
     if (token !== null && token === entry.token && now - entry.tokenAt < FAST_PATH_MAX_AGE_MS) {
       hits++;
@@ -143,7 +143,7 @@ export async function readCached<T>(kind: string, file: string, parse: (content:
   const trusted = await trustsTimestamps(file);
   const token = trusted ? dirToken(dir, true) : null;
   const isLink = token !== null && (await fs.lstat(file).then((l) => l.isSymbolicLink(), () => false));
-  const tokenAt = Date.now();
+  const tokenAt = performance.now();
   const readStartNs = BigInt(Date.now()) * 1_000_000n;
   let fh: fs.FileHandle;
   try {
