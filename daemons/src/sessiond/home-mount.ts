@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parsePasswdFields } from '../lib/accounts/index.js';
 import type { SecureStore } from '../lib/securefs/index.js';
-import { forceUnmount, FUSE_TYPE, mountStore, mountType, type StoreMount } from '../lib/securefs-fuse/index.js';
+import { forceUnmount, FUSE_TYPE, mountDetached, mountStore, mountType, type MountOptions, type StoreMount } from '../lib/securefs-fuse/index.js';
 import type { Logger } from '../runtime/index.js';
 
 /** `[home]` settings that concern the FUSE mount (resolved against --root). */
@@ -48,8 +48,29 @@ async function ensureMountpoint(dir: string, uid: number, gid: number): Promise<
   }
 }
 
-/** Mount `store` for `uid` as configured; null when mounting is off or fails (logged). */
-export async function mountHome(store: SecureStore, uid: number, gid: number, s: HomeMountSettings, log: Logger): Promise<StoreMount | null> {
+function mountOptions(uid: number, gid: number, s: HomeMountSettings, log: Logger): MountOptions {
+  return {
+    uid,
+    gid,
+    lockedWaitMs: s.lockedWaitMs,
+    maxFileBuffer: s.maxFileBuffer,
+    onError: (e, ctx) => {
+      const kind = (e as { kind?: unknown }).kind;
+      if ((e as { code?: unknown }).code === 'integrity' || (e as { code?: unknown }).code === 'rollback') {
+        log.error('HOME INTEGRITY FAILURE: the encrypted home was tampered with or corrupted', { uid, op: ctx.op, path: ctx.path, kind, error: e.message });
+      } else {
+        log.error('home mount request failed', { uid, op: ctx.op, path: ctx.path, error: e.message });
+      }
+    },
+  };
+}
+
+/**
+ * Mount `store` for `uid` as configured — or, with `store` null, a mount with nothing attached
+ * yet (a locked session re-adopted after a restart: requests wait for the unlock, then EACCES),
+ * `storeDir` answering statfs. null when mounting is off or fails (logged).
+ */
+export async function mountHome(store: SecureStore | null, uid: number, gid: number, s: HomeMountSettings, log: Logger, storeDir?: string): Promise<StoreMount | null> {
   if (s.mode === 'none') return null;
   const home = await passwdHome(s.passwdFile, uid);
   if (!home) {
@@ -60,21 +81,9 @@ export async function mountHome(store: SecureStore, uid: number, gid: number, s:
   try {
     if (!existsSync('/dev/fuse')) throw new Error('/dev/fuse does not exist');
     await ensureMountpoint(mountpoint, uid, gid);
-    const m = await mountStore(store, mountpoint, {
-      uid,
-      gid,
-      lockedWaitMs: s.lockedWaitMs,
-      maxFileBuffer: s.maxFileBuffer,
-      onError: (e, ctx) => {
-        const kind = (e as { kind?: unknown }).kind;
-        if ((e as { code?: unknown }).code === 'integrity' || (e as { code?: unknown }).code === 'rollback') {
-          log.error('HOME INTEGRITY FAILURE: the encrypted home was tampered with or corrupted', { uid, op: ctx.op, path: ctx.path, kind, error: e.message });
-        } else {
-          log.error('home mount request failed', { uid, op: ctx.op, path: ctx.path, error: e.message });
-        }
-      },
-    });
-    log.info('home mounted', { uid, mountpoint });
+    const opts = mountOptions(uid, gid, s, log);
+    const m = store ? await mountStore(store, mountpoint, opts) : await mountDetached(storeDir ?? mountpoint, mountpoint, opts);
+    log.info(store ? 'home mounted' : 'home mounted, locked (waiting for the unlock)', { uid, mountpoint });
     return m;
   } catch (e) {
     log.warn('home not mounted: the session runs without its encrypted home mounted', { uid, mountpoint, error: (e as Error).message });

@@ -101,6 +101,19 @@ export async function endHomeMount(uid: number, opts: HomeOptions): Promise<void
   await detachStaleHome(uid, opts.mount, opts.log);
 }
 
+/**
+ * A locked session re-adopted after a restart: put a parked mount (nothing attached: requests
+ * wait for the unlock, then EACCES) over the user's home, replacing the dead mount the previous
+ * sessiond left, so the desktop never sees ENOTCONN. The unlock's openHome attaches the store.
+ * Returns the mountpoint, or null (mounting off or failed: logged).
+ */
+export async function parkHome(storeDir: string, user: HomeUser, opts: HomeOptions): Promise<string | null> {
+  if (parked.has(user.uid)) return parked.get(user.uid)!.mountpoint;
+  const m = await mountHome(null, user.uid, user.gid, opts.mount, opts.log, storeDir);
+  if (m) parked.set(user.uid, m);
+  return m?.mountpoint ?? null;
+}
+
 /** The mountpoint of a locked session's parked mount, if any. */
 export function parkedMount(uid: number): string | null {
   return parked.get(uid)?.mountpoint ?? null;

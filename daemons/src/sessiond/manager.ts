@@ -6,7 +6,7 @@ import { ProtocolError } from '@redbear/protocol';
 import type { Logger, Root } from '../runtime/index.js';
 import { isSecureFsError } from '../lib/securefs/index.js';
 import type { SessiondConfig } from './config.js';
-import { closeHome, endHomeMount, openHome, releaseParkedMount, type HomeOptions, type OpenHome } from './home.js';
+import { closeHome, endHomeMount, openHome, parkHome, releaseParkedMount, type HomeOptions, type OpenHome } from './home.js';
 import { spawnLauncher, type LeaderExit, type PendingLauncher } from './launcher.js';
 import type { AuthdPort, KeystorePort } from './ports.js';
 import { isAlive, signalLeader } from './proc.js';
@@ -157,6 +157,12 @@ export class SessionManager {
       s.home_mount = null; // the previous sessiond unmounted it (or it died: the stale mount is replaced on reopen)
       if (s.state === 'locked') {
         await this.lockKeystore(s);
+        // Its home mount died with the previous sessiond: park a fresh one there now (requests
+        // wait for the unlock), not only at the unlock.
+        s.home_mount = await parkHome(this.homeDir(s.uid), { uid: s.uid, gid: s.gid }, this.homeOptions()).catch((e: Error) => {
+          this.d.log.warn('cannot park the home of a re-adopted locked session', { sid: s.sid, error: e.message });
+          return null;
+        });
       } else {
         try {
           await this.openUserHome(s);

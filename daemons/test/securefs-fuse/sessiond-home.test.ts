@@ -134,4 +134,25 @@ describe.skipIf(!canMount)('sessiond mounts the SecureFS home with FUSE', () => 
     await c.request({ type: 'logout', sid: s.sid }, 20_000);
     expect(await isMounted(home)).toBe(false);
   });
+
+  it('a locked session re-adopted after sessiond was killed gets a parked mount at once (waits, then EACCES; never ENOTCONN) and its home back at unlock', async () => {
+    const s = await login(7);
+    await waitFor(() => existsSync(path.join(home, 'fstype')), 10_000, 'the session script');
+    await c.request({ type: 'lock', sid: s.sid });
+    await st.restartSessiond(true); // SIGKILL: the parked mount dies with it
+    c.close();
+    c = await st.client();
+    const rec = ((await c.request({ type: 'list_sessions' })).sessions as Array<{ sid: string; state: string; home_mount: string | null }>).find((x) => x.sid === s.sid);
+    expect(rec).toMatchObject({ state: 'locked', home_mount: home });
+    const denied = await runAs(alice, `cat '${home}/from-session.txt'`);
+    expect(denied.stderr).toMatch(/Permission denied/);
+    expect(denied.stderr).not.toMatch(/not connected/);
+    // A reader waiting across the unlock gets the content.
+    const waiting = runAs(alice, `sleep 0.1; cat '${home}/from-session.txt'`);
+    await c.request({ type: 'unlock', sid: s.sid, approval: await st.approve('alice', 7, 'unlock') }, 20_000);
+    expect((await runAs(alice, `cat '${home}/from-session.txt'`)).stdout).toBe(MARK);
+    expect((await waiting).stderr).not.toMatch(/not connected/);
+    await c.request({ type: 'logout', sid: s.sid }, 20_000);
+    expect(await isMounted(home)).toBe(false);
+  });
 });

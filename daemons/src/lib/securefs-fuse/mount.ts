@@ -180,12 +180,13 @@ class SecureFsMount implements StoreMount {
   private readonly storeDir: string;
 
   constructor(
-    store: SecureStore,
+    store: SecureStore | null,
     readonly mountpoint: string,
     private readonly opts: MountOptions,
+    storeDir?: string,
   ) {
     this.store = store;
-    this.storeDir = store.dir;
+    this.storeDir = store?.dir ?? storeDir ?? mountpoint;
     this.lockedWaitMs = opts.lockedWaitMs ?? DEFAULT_LOCKED_WAIT_MS;
     this.maxBuf = opts.maxFileBuffer ?? DEFAULT_MAX_FILE_BUFFER;
   }
@@ -932,6 +933,17 @@ class SecureFsMount implements StoreMount {
  */
 export async function mountStore(store: SecureStore, mountpoint: string, opts: MountOptions): Promise<StoreMount> {
   const m = new SecureFsMount(store, path.resolve(mountpoint), opts);
+  await m.start();
+  return m;
+}
+
+/**
+ * Mount with no store attached yet: every request waits up to `lockedWaitMs` for `attach`,
+ * then fails with EACCES — what a locked session's home looks like. `storeDir` (the store's
+ * directory, not opened) answers statfs.
+ */
+export async function mountDetached(storeDir: string, mountpoint: string, opts: MountOptions): Promise<StoreMount> {
+  const m = new SecureFsMount(null, path.resolve(mountpoint), opts, storeDir);
   await m.start();
   return m;
 }
