@@ -157,12 +157,7 @@ export class SessionManager {
       s.home_mount = null; // the previous sessiond unmounted it (or it died: the stale mount is replaced on reopen)
       if (s.state === 'locked') {
         await this.lockKeystore(s);
-        // Its home mount died with the previous sessiond: park a fresh one there now (requests
-        // wait for the unlock), not only at the unlock.
-        s.home_mount = await parkHome(this.homeDir(s.uid), { uid: s.uid, gid: s.gid }, this.homeOptions()).catch((e: Error) => {
-          this.d.log.warn('cannot park the home of a re-adopted locked session', { sid: s.sid, error: e.message });
-          return null;
-        });
+        await this.parkReadopted(s);
       } else {
         try {
           await this.openUserHome(s);
@@ -170,6 +165,7 @@ export class SessionManager {
           this.d.log.warn('cannot reopen the home of a re-adopted session: locking it', { sid: s.sid, error: (e as Error).message });
           transition(s, 'lock', this.now());
           await this.lockKeystore(s);
+          await this.parkReadopted(s);
         }
         if (s.state === 'active') this.armIdle(s);
       }
@@ -178,6 +174,20 @@ export class SessionManager {
     this.seat.check();
     await this.persist();
     this.refillSpare();
+  }
+
+  /**
+   * A locked session re-adopted after a restart whose encrypted home was mounted: that mount
+   * died with the previous sessiond. Park a fresh one there now (requests wait for the unlock,
+   * then EACCES; never ENOTCONN). A session without an encrypted home (no keystore session:
+   * it runs on the plain home directory) gets no mount.
+   */
+  private async parkReadopted(s: SessionData): Promise<void> {
+    if (!s.keystore_token || !s.store_id) return;
+    s.home_mount = await parkHome(this.homeDir(s.uid), { uid: s.uid, gid: s.gid }, this.homeOptions()).catch((e: Error) => {
+      this.d.log.warn('cannot park the home of a re-adopted locked session', { sid: s.sid, error: e.message });
+      return null;
+    });
   }
 
   /** Stop timers and close homes; sessions keep running and are re-adopted by the next start. */
@@ -548,6 +558,10 @@ export class SessionManager {
           }
         } else if (s.keystore_token || this.cfg.keystore.require) {
           throw new ProtocolError('keystore_locked', 'the approval carried no keystore grant: the home cannot be reopened');
+        } else {
+          // A session on the plain home directory: nothing may stay mounted over it.
+          await releaseParkedMount(s.uid);
+          s.home_mount = null;
         }
       }
       transition(s, 'unlock', this.now());

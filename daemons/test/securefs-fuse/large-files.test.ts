@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/lib/securefs/index.js';
@@ -105,5 +105,27 @@ describe.skipIf(!canMount)('securefs-fuse: files larger than the write buffer', 
     const src = await readFile(path.join(base, 'src'));
     expect((await store.list('/')).map((e) => e.name)).toEqual(['new']);
     expect(sha(await store.readFile('/new'))).toBe(sha(Buffer.concat([src, src])));
+  });
+
+  it('a rewrite in place with fsync on an open descriptor does not keep the old version on disk', async () => {
+    const { mnt, base, store, storeDir } = await setupMount('sfs-big-');
+    const objects = async () => (await readdir(path.join(storeDir, 'objects'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+    await ok(`head -c 3000000 /dev/urandom > '${mnt}/db'`);
+    const script = [
+      `const fs = require('fs');`,
+      `const fd = fs.openSync('${mnt}/db', 'r+');`,
+      `fs.readSync(fd, Buffer.alloc(4096), 0, 4096, 0);`,
+      `for (let i = 0; i < 3; i++) { fs.writeSync(fd, Buffer.alloc(100, 120), 0, 100, 4096 * i); fs.fsyncSync(fd); }`,
+      `fs.writeFileSync('${base}/phase1', '');`,
+      `while (!fs.existsSync('${base}/done')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);`,
+      `fs.closeSync(fd);`,
+    ].join(' ');
+    await writeFile(path.join(base, 'db.cjs'), script);
+    const p = run(`'${process.execPath}' '${base}/db.cjs'`, { timeoutMs: 60_000 });
+    await until(path.join(base, 'phase1'));
+    await store.idle();
+    expect(await objects()).toBe(1); // only the current version, though the descriptor read the first one
+    await writeFile(path.join(base, 'done'), '');
+    expect((await p).code).toBe(0);
   });
 });

@@ -54,6 +54,8 @@ export interface StackOptions {
   launcher?: string[];
   /** [lock] idle_timeout_s (default 0 = off). */
   idleS?: number;
+  /** Appended to authd's config (tables not in the base: [keystore], [accounts], …). */
+  authdToml?: string;
 }
 
 export interface Stack {
@@ -100,7 +102,7 @@ ${opts.sessiondToml ?? ''}`;
   let authdKind: 'real' | 'fake' = 'real';
   try {
     if (process.env.REDBEAR_TEST_FAKE_AUTHD === '1') throw new Error('fake authd requested');
-    authd = await startDaemon('authd', { root: root.dir, config: AUTHD_TOML });
+    authd = await startDaemon('authd', { root: root.dir, config: AUTHD_TOML + (opts.authdToml ?? '') });
   } catch (e) {
     // Only while the real authd cannot start (it is being written): a fake over the real keystored.
     console.warn(`sessiond tests: using the fake authd (${(e as Error).message.split('\n')[0]})`);

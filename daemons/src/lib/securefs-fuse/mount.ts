@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { isSecureFsError, type FileReader, type FileWriter, type SecureStore, type StoreStat } from '../securefs/index.js';
+import { isSecureFsError, SecureFsError, type FileReader, type FileWriter, type SecureStore, type StoreStat } from '../securefs/index.js';
 import { cloexecFuseFds } from './cloexec.js';
 import { loadFuse, type FuseInstance, type FuseOps, type FuseStat, type FuseStatfs } from './binding.js';
 import { err, isIntegrityError, toErrno } from './errno.js';
@@ -104,12 +104,6 @@ interface OpenFile {
   streamSize: number;
   /** The committed version, opened once for ranged reads (reopened when the version changes). */
   reader: CachedReader | null;
-  /**
-   * A streamed version whose writes were acknowledged could not be committed: every later
-   * write, flush, fsync and close of the file fails with this (EIO), never silently leaving a
-   * hole, until it is truncated to 0 or every handle is closed.
-   */
-  error: Error | null;
   mtimeMs: number;
   /** Unlinked or replaced: never commit again. */
   gone: boolean;
@@ -130,6 +124,12 @@ interface Handle {
   flags: number;
   /** Wrote (or truncated) since its last flush: only such a handle's close commits. */
   wrote: boolean;
+  /**
+   * Acknowledged writes to the file were lost (a streamed version could not be committed):
+   * reported once, as EIO, by this handle's next write, flush or fsync — like a writeback
+   * error on a local filesystem — to every handle open for writing at the time.
+   */
+  error: Error | null;
 }
 
 interface Waiter {
@@ -186,7 +186,10 @@ class SecureFsMount implements StoreMount {
     storeDir?: string,
   ) {
     this.store = store;
-    this.storeDir = store?.dir ?? storeDir ?? mountpoint;
+    // Never the mountpoint itself: statfs on our own mount would wait on this very process.
+    const dir = store?.dir ?? storeDir;
+    if (!dir) throw new Error('a detached mount needs the store directory');
+    this.storeDir = dir;
     this.lockedWaitMs = opts.lockedWaitMs ?? DEFAULT_LOCKED_WAIT_MS;
     this.maxBuf = opts.maxFileBuffer ?? DEFAULT_MAX_FILE_BUFFER;
   }
@@ -345,27 +348,31 @@ class SecureFsMount implements StoreMount {
     if (c.busy === 0) void c.r.close().catch(() => undefined);
   }
 
-  /** The cached reader of the version of `f` committed now, opened if needed. */
+  /** The cached reader of the version of `f` committed now, opened if needed; returned with `busy` taken (see readWith). */
   private async readerFor(s: SecureStore, f: OpenFile): Promise<CachedReader> {
     const st = await s.stat(f.path);
     if (st.type !== 'file') throw notAFile(st);
     const fresh = (c: CachedReader | null): c is CachedReader => c !== null && !c.retired && c.store === s && c.r.fileId === st.fileId && c.r.version === st.version;
-    if (fresh(f.reader)) return f.reader;
+    const take = (c: CachedReader): CachedReader => {
+      c.busy++; // before anything can retire it
+      return c;
+    };
+    if (fresh(f.reader)) return take(f.reader);
     this.retireReader(f);
     const c: CachedReader = { r: await s.openReader(f.path), store: s, busy: 0, retired: false };
     if (fresh(f.reader)) {
       // A concurrent read opened the same version meanwhile: use that one.
       void c.r.close().catch(() => undefined);
-      return f.reader;
+      return take(f.reader);
     }
     this.retireReader(f);
     if (this.store !== s || this.files.get(f.path) !== f) c.retired = true; // detached or forgotten meanwhile: use once
     else f.reader = c;
-    return c;
+    return take(c);
   }
 
+  /** Read through a reader from readerFor (whose `busy` it releases). */
   private async readWith(c: CachedReader, pos: number, len: number, buf: Buffer): Promise<number> {
-    c.busy++;
     try {
       return await c.r.read(pos, len, buf);
     } finally {
@@ -486,6 +493,7 @@ class SecureFsMount implements StoreMount {
     const buf = Buffer.alloc(Math.max(MIN_CAPACITY, content.length));
     content.copy(buf);
     content.fill(0);
+    this.retireReader(f); // reads are served from memory from now on
     f.data = buf;
     f.size = content.length;
     f.mtimeMs = st.mtimeMs;
@@ -520,8 +528,20 @@ class SecureFsMount implements StoreMount {
       await s.writeFile(f.path, f.data.subarray(0, f.size));
       f.dirty = false;
       this.commits++;
+      this.retireReader(f); // its version is not current any more: do not keep it on disk
     }
-    if (f.error) throw f.error;
+  }
+
+  /** Acknowledged writes to `f` were lost: every handle open for writing gets `e` once. */
+  private failWriters(f: OpenFile, e: Error): void {
+    for (const h of this.handles.values()) if (h.file === f && (h.flags & 3) !== 0) h.error = e;
+  }
+
+  /** The handle's pending lost-write error, cleared as it is reported. */
+  private static takeError(h: Handle): Error | null {
+    const e = h.error;
+    h.error = null;
+    return e;
   }
 
   // ------------------------------------------------------------------ sequential writes
@@ -540,9 +560,10 @@ class SecureFsMount implements StoreMount {
       }
       await w.commit();
       this.commits++;
+      this.retireReader(f);
     } catch (e) {
       await w.abort().catch(() => undefined);
-      if (w.bytesWritten > 0) f.error = err('EIO', `${f.path}: the written data could not be committed (${(e as Error).message})`);
+      if (w.bytesWritten > 0) this.failWriters(f, err('EIO', `${f.path}: the written data could not be committed (${(e as Error).message})`));
       throw e;
     } finally {
       f.stream = null;
@@ -557,7 +578,7 @@ class SecureFsMount implements StoreMount {
     } catch (e) {
       f.stream = null;
       await w.abort().catch(() => undefined);
-      if (w.bytesWritten > 0) f.error = err('EIO', `${f.path}: the written data was lost (${(e as Error).message})`);
+      if (w.bytesWritten > 0) this.failWriters(f, err('EIO', `${f.path}: the written data was lost (${(e as Error).message})`));
       throw e;
     }
     f.streamSize += chunk.length;
@@ -577,6 +598,9 @@ class SecureFsMount implements StoreMount {
         await w.write(f.data.subarray(0, keep));
       } else if (keep > 0) {
         for await (const b of s.createReadStream(f.path, { end: keep - 1 }) as AsyncIterable<Buffer>) {
+          // A copy can take long: stop when the home is being locked, so that the lock waits for
+          // real commits only; the request is retried on the reattached store (run()).
+          if (this.store !== s) throw new SecureFsError('closed', 'the home is being locked');
           await w.write(b);
           b.fill(0);
         }
@@ -589,6 +613,7 @@ class SecureFsMount implements StoreMount {
     if (f.data) f.data.fill(0);
     f.data = null;
     f.dirty = false;
+    this.retireReader(f);
     f.stream = w;
     f.streamSize = keep;
   }
@@ -624,7 +649,7 @@ class SecureFsMount implements StoreMount {
   private openFile(p: string): OpenFile {
     let f = this.files.get(p);
     if (!f) {
-      f = { path: p, refs: 0, data: null, size: 0, dirty: false, stream: null, streamSize: 0, reader: null, error: null, mtimeMs: 0, gone: false, lock: new Mutex() };
+      f = { path: p, refs: 0, data: null, size: 0, dirty: false, stream: null, streamSize: 0, reader: null, mtimeMs: 0, gone: false, lock: new Mutex() };
       this.files.set(p, f);
     }
     return f;
@@ -635,7 +660,7 @@ class SecureFsMount implements StoreMount {
     let fd = this.nextFd;
     while (this.handles.has(fd) || fd === 0) fd = (fd + 1) % 0x7fffffff;
     this.nextFd = (fd + 1) % 0x7fffffff;
-    this.handles.set(fd, { file: f, flags, wrote: false });
+    this.handles.set(fd, { file: f, flags, wrote: false, error: null });
     return fd;
   }
 
@@ -721,7 +746,8 @@ class SecureFsMount implements StoreMount {
             const h = this.handle(fd);
             const f = h.file;
             return f.lock.run(async () => {
-              if (f.error) throw f.error;
+              const lost = SecureFsMount.takeError(h);
+              if (lost) throw lost;
               h.wrote = true;
               const chunk = buf.subarray(0, len);
               if (f.stream) {
@@ -751,7 +777,8 @@ class SecureFsMount implements StoreMount {
       // that never wrote (`make > log`): only a handle that wrote since its last flush commits.
       flush: (p, fd, cb) => {
         const h = this.handles.get(fd);
-        if (!h || !h.wrote) return cb(h?.file.error ? -E.EIO : 0);
+        if (h && SecureFsMount.takeError(h)) return cb(-E.EIO);
+        if (!h || !h.wrote) return cb(0);
         R(
           cb,
           this.run('flush', p, (s) =>
@@ -765,7 +792,8 @@ class SecureFsMount implements StoreMount {
 
       fsync: (p, _datasync, fd, cb) => {
         const h = this.handles.get(fd);
-        if (!h || (!pending(h.file) && !h.file.error)) return cb(0);
+        if (h && SecureFsMount.takeError(h)) return cb(-E.EIO);
+        if (!h || !pending(h.file)) return cb(0);
         R(cb, this.run('fsync', p, (s) => h.file.lock.run(() => this.commit(s, h.file))));
       },
 
@@ -779,7 +807,6 @@ class SecureFsMount implements StoreMount {
           .catch((e: Error) => this.report(e, 'release (buffered writes stay until the next attach; a streamed version is lost)', f.path))
           .finally(() => {
             f.refs--;
-            if (f.refs === 0) f.error = null; // the last close: a new open starts afresh
             if (f.refs === 0 && !pending(f)) this.forget(f);
             cb(0);
           });
@@ -793,9 +820,7 @@ class SecureFsMount implements StoreMount {
             const f = this.openFile(p);
             try {
               await f.lock.run(async () => {
-                if (size === 0) f.error = null; // whatever was lost is now meant to be gone
-                await this.endStream(f).catch(() => undefined);
-                f.error = size === 0 ? null : f.error;
+                await this.endStream(f);
                 await this.load(s, f, size);
                 this.resize(f, size);
                 await this.commit(s, f);
@@ -813,8 +838,8 @@ class SecureFsMount implements StoreMount {
             const h = this.handle(fd);
             const f = h.file;
             await f.lock.run(async () => {
-              if (size === 0) f.error = null;
-              if (f.error) throw f.error;
+              const lost = SecureFsMount.takeError(h);
+              if (lost) throw lost;
               if (f.stream && size === f.streamSize) return; // nothing to change
               h.wrote = true;
               await this.endStream(f);

@@ -168,3 +168,55 @@ describe('released versions', () => {
     await store.close();
   });
 });
+
+describe('readers and keys around close (review findings)', () => {
+  it('closing a reader while a read is in flight lets the read finish (never a false tamper alarm)', async () => {
+    const { store } = await fresh('inflight');
+    const data = new InsecureTestRng('inflight').bytes(1 << 20);
+    await store.writeFile('/f', data);
+    const r = await store.openReader('/f');
+    const into = Buffer.alloc(128 * 1024);
+    const p = r.read(0, into.length, into);
+    const c = r.close();
+    expect(await p).toBe(into.length);
+    expect(into.equals(data.subarray(0, into.length))).toBe(true);
+    await c;
+    expect(await code(r.read(0, 1, Buffer.alloc(1)))).toBe('closed');
+    await store.close();
+  });
+
+  it('store.close() closes readers left open (their keys go with the store)', async () => {
+    const { store } = await fresh('open-readers');
+    await store.writeFile('/f', new InsecureTestRng('o').bytes(200_000));
+    const r = await store.openReader('/f');
+    const p = r.read(0, 65536, Buffer.alloc(65536));
+    await store.close();
+    expect(await p).toBe(65536); // started before close: finished first
+    expect(await code(r.read(0, 10, Buffer.alloc(10)))).toBe('closed');
+  });
+
+  it('a file key that arrives after close() began is zeroed and never cached', async () => {
+    const dir = await tmpStoreDir();
+    dirs.push(dir);
+    const k = testKeys('late-key');
+    const s0 = await createStore(dir, k.provider());
+    await s0.writeFile('/f', Buffer.from('hello'));
+    await s0.close();
+    const p = k.provider();
+    const handed: Buffer[] = [];
+    const orig = p.fileKey.bind(p);
+    p.fileKey = async (id, gen) => {
+      const key = await orig(id, gen);
+      await new Promise((res) => setTimeout(res, 100)); // a keystore round trip
+      handed.push(key);
+      return key;
+    };
+    const store = await openStore(dir, p);
+    const read = code(store.readFile('/f'));
+    await new Promise((res) => setTimeout(res, 10));
+    await store.close();
+    expect(await read).toBe('closed');
+    expect(handed.length).toBe(1);
+    expect(handed[0]!.every((b) => b === 0)).toBe(true);
+  });
+});

@@ -52,6 +52,11 @@ export class StoreCore {
     if (hit) return hit;
     const key = await fromProvider('a file key', () => this.keys.fileKey(fileId, keyGen));
     if (!Buffer.isBuffer(key) || key.length !== 32) throw new SecureFsError('locked', 'key provider returned a bad file key');
+    if (this.closed || this.closing) {
+      // Arrived after close() began: never cached past the zeroing, never used.
+      key.fill(0);
+      throw new SecureFsError('closed', 'store is closed');
+    }
     this.fileKeys.set(k, key);
     return key;
   };

@@ -270,8 +270,14 @@ export class SecureStore {
       throw err;
     }
     const core = this.core;
+    const readers = this.readers;
     let closed = false;
-    return {
+    // Reads in flight: the object (and its key) is destroyed only once none is left, so a
+    // close never makes a running read decrypt with a wiped key (a false tamper alarm).
+    let inflight = 0;
+    let idle: (() => void) | null = null;
+    let closing: Promise<void> | null = null;
+    const reader: FileReader = {
       path: p,
       size: e.size,
       fileId: e.fileId,
@@ -284,27 +290,41 @@ export class SecureStore {
         const first = Math.floor(pos / CHUNK_SIZE);
         const last = Math.floor((end - 1) / CHUNK_SIZE);
         const r = obj.reader;
-        const raw = await r.readRangeRaw(first, last);
-        const pt = Buffer.allocUnsafe(raw.length - (last - first + 1) * TAG_LEN);
+        inflight++;
         try {
-          r.decryptInto(raw, first, last, pt, 0);
-          const base = first * CHUNK_SIZE;
-          return pt.copy(into, 0, pos - base, end - base);
+          const raw = await r.readRangeRaw(first, last);
+          const pt = Buffer.allocUnsafe(raw.length - (last - first + 1) * TAG_LEN);
+          try {
+            r.decryptInto(raw, first, last, pt, 0);
+            const base = first * CHUNK_SIZE;
+            return pt.copy(into, 0, pos - base, end - base);
+          } finally {
+            pt.fill(0);
+          }
         } finally {
-          pt.fill(0);
+          if (--inflight === 0 && idle) idle();
         }
       },
-      async close(): Promise<void> {
-        if (closed) return;
-        closed = true;
-        try {
-          await obj.close();
-        } finally {
-          unpin();
-        }
+      close(): Promise<void> {
+        closing ??= (async () => {
+          closed = true;
+          readers.delete(reader);
+          if (inflight > 0) await new Promise<void>((r) => (idle = r));
+          try {
+            await obj.close();
+          } finally {
+            unpin();
+          }
+        })();
+        return closing;
       },
     };
+    readers.add(reader);
+    return reader;
   }
+
+  /** Readers not closed yet: close() closes them (their keys are zeroed with the store's). */
+  private readonly readers = new Set<FileReader>();
 
   /**
    * A writer for one new version of `path`, streamed: memory use stays bounded whatever the
@@ -515,12 +535,13 @@ export class SecureStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.core.closed) return;
-      // From here on no new index mutation, read or write starts (they fail with `closed`); the
-      // section running now (and those queued before it) end first, then the background
-      // removals, and only then are the keys zeroed.
+      // From here on no new index mutation, read or write starts (they fail with `closed`, also
+      // those already queued behind the running one); the section running now ends first, then
+      // the background removals and open readers, and only then are the keys zeroed.
       this.core.closing = true;
       await this.core.exclusive(async () => undefined).catch(() => undefined);
       await this.core.idle();
+      await Promise.all([...this.readers].map((r) => r.close().catch(() => undefined)));
       this.core.close();
     })();
     return this.closing;
