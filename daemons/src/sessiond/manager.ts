@@ -501,14 +501,16 @@ export class SessionManager {
     const t = this.idle.get(s.sid);
     if (t) clearTimeout(t);
     this.idle.delete(s.sid);
+    // Subscribers first: greeterd puts the lock screen up at once, not after the home's pending
+    // writes are committed (which can take a while). An unlock meanwhile waits in the queue.
+    this.emitSession(s);
+    this.d.emit('lock', { session: toRecord(s) });
     if (this.cfg.lock.policy === 'lock_domain') {
       await this.closeUserHome(s, 'lock');
       await this.lockKeystore(s);
       await this.persist();
     }
     this.d.log.info('session locked', { sid: s.sid, uid: s.uid, why });
-    this.emitSession(s);
-    this.d.emit('lock', { session: toRecord(s) });
   }
 
   lock(sid: string): Promise<SessionData> {
