@@ -2,15 +2,56 @@
  * INSECURE — helpers for the SecureFS tests only (deterministic keys from a seed). Never import
  * from production code; `rng-isolation.test.ts` enforces it.
  */
-import { mkdtemp, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InsecureTestRng } from './insecure-test-rng.js';
+import { SecureFsError } from './errors.js';
 import { MemoryCheckpointHolder, umkKeyProvider, type IndexCheckpoint, type KeyProvider } from './key-provider.js';
+import { createStore, type SecureStore } from './store.js';
 
 export async function tmpStoreDir(tag = 'sfs'): Promise<string> {
   const base = process.env.SFS_TEST_TMP ?? tmpdir();
   return mkdtemp(join(base, `${tag}-`));
+}
+
+/**
+ * Temp store directories of one test file: `dir()` a new empty one, `fresh(seed)` a new store
+ * (deterministic keys) in one; `cleanup()` (from afterEach) removes them all.
+ */
+export function storeDirs(tag = 'sfs'): {
+  dir(): Promise<string>;
+  fresh(seed: string): Promise<{ dir: string; store: SecureStore; k: TestKeys }>;
+  cleanup(): Promise<void>;
+} {
+  const made: string[] = [];
+  const dir = async (): Promise<string> => {
+    const d = await tmpStoreDir(tag);
+    made.push(d);
+    return d;
+  };
+  return {
+    dir,
+    async fresh(seed) {
+      const d = await dir();
+      const k = testKeys(seed);
+      return { dir: d, store: await createStore(d, k.provider()), k };
+    },
+    async cleanup() {
+      for (const d of made.splice(0)) await rm(d, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The SecureFsError code (`code/kind` for integrity errors) a promise rejects with, or 'ok'. */
+export async function errorCode(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    if (e instanceof SecureFsError) return e.kind ? `${e.code}/${e.kind}` : e.code;
+    throw e;
+  }
+  return 'ok';
 }
 
 export interface TestKeys {

@@ -1,34 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createStore, openStore, type SecureStore } from './store.js';
+import { createStore, openStore } from './store.js';
 import { objectRelPath } from './layout.js';
 import { InsecureTestRng } from './insecure-test-rng.js';
-import { testKeys, tmpStoreDir } from './insecure-test-support.js';
-import { SecureFsError } from './errors.js';
+import { errorCode, storeDirs, testKeys } from './insecure-test-support.js';
 import { verifyStore } from './verify.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-async function fresh(seed: string): Promise<{ dir: string; store: SecureStore; k: ReturnType<typeof testKeys> }> {
-  const dir = await tmpStoreDir();
-  dirs.push(dir);
-  const k = testKeys(seed);
-  return { dir, store: await createStore(dir, k.provider()), k };
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SecureFsError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
+const dirs = storeDirs();
+afterEach(() => dirs.cleanup());
+const fresh = dirs.fresh;
+const code = errorCode;
 
 describe('SecureStore.openReader', () => {
   it('ranged reads (unaligned, across chunks, past the end, concurrent) equal the plaintext', async () => {
@@ -121,9 +103,8 @@ describe('SecureStore.openWriter', () => {
 
 describe('SecureStore.close', () => {
   it('a mutation arriving once close() has begun is refused; the index is never sealed after the keys are zeroed', async () => {
-    const dir = await tmpStoreDir();
-    dirs.push(dir);
-    const k = testKeys('close-race');
+    const dir = await dirs.dir();
+        const k = testKeys('close-race');
     const ctl = { failures: 0, delayMs: 0 };
     const provider = () => {
       const p = k.provider();
@@ -196,9 +177,8 @@ describe('readers and keys around close (review findings)', () => {
   });
 
   it('a file key that arrives after close() began is zeroed and never cached', async () => {
-    const dir = await tmpStoreDir();
-    dirs.push(dir);
-    const k = testKeys('late-key');
+    const dir = await dirs.dir();
+        const k = testKeys('late-key');
     const s0 = await createStore(dir, k.provider());
     await s0.writeFile('/f', Buffer.from('hello'));
     await s0.close();

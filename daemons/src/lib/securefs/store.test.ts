@@ -1,37 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createStore, openStore, type SecureStore } from './store.js';
+import { createStore, openStore } from './store.js';
 import { verifyStore } from './verify.js';
 import { objectSize } from './content-object.js';
 import { objectRelPath } from './layout.js';
 import { InsecureTestRng } from './insecure-test-rng.js';
-import { testKeys, tmpStoreDir } from './insecure-test-support.js';
+import { errorCode, storeDirs } from './insecure-test-support.js';
 import { SecureFsError } from './errors.js';
 import { umkKeyProvider } from './key-provider.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-async function fresh(seed: string): Promise<{ dir: string; store: SecureStore; k: ReturnType<typeof testKeys> }> {
-  const dir = await tmpStoreDir();
-  dirs.push(dir);
-  const k = testKeys(seed);
-  return { dir, store: await createStore(dir, k.provider()), k };
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof SecureFsError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
+const dirs = storeDirs();
+afterEach(() => dirs.cleanup());
+const fresh = dirs.fresh;
+const code = errorCode;
 
 describe('SecureStore basics', () => {
   it('round-trips files of boundary sizes; object size = 80 + L + 16·n', async () => {

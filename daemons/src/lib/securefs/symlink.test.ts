@@ -1,37 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createStore, openStore, type SecureStore } from './store.js';
+import { openStore } from './store.js';
 import { verifyStore } from './verify.js';
 import { decodeIndex, encodeIndex, sealIndex, INDEX_VERSION, INDEX_VERSION_SYMLINKS, SYMLINK_MAX_BYTES } from './index-file.js';
 import { deriveIndexKey } from './key-provider.js';
 import { INDEX_FILE, OBJECTS_DIR, objectRelPath } from './layout.js';
 import { HEADER_LEN } from './header.js';
-import { testKeys, tmpStoreDir, type TestKeys } from './insecure-test-support.js';
+import { errorCode, storeDirs, testKeys } from './insecure-test-support.js';
 import { SecureFsError } from './errors.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-async function fresh(seed: string): Promise<{ dir: string; store: SecureStore; k: TestKeys }> {
-  const dir = await tmpStoreDir('symlink');
-  dirs.push(dir);
-  const k = testKeys(seed);
-  return { dir, store: await createStore(dir, k.provider()), k };
-}
-
-/** The SecureFsError code (and kind) a promise rejects with, or 'ok'. */
-async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    if (e instanceof SecureFsError) return e.kind ? `${e.code}/${e.kind}` : e.code;
-    throw e;
-  }
-  return 'ok';
-}
+const dirs = storeDirs('symlink');
+afterEach(() => dirs.cleanup());
+const fresh = dirs.fresh;
+const code = errorCode;
 
 async function objectFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
