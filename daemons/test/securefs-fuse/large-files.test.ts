@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/lib/securefs/index.js';
 import { canMount } from './can-mount.js';
-import { cleanupMounts, ok, run, setupMount } from './fixture.js';
+import { cleanupMounts, heldWriter, ok, run, setupMount, until } from './fixture.js';
 
 /**
  * Files larger than the mount's write buffer (1 MiB here): sequential writes are streamed into a
@@ -15,15 +15,6 @@ import { cleanupMounts, ok, run, setupMount } from './fixture.js';
 
 const BUF = 1 << 20;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function until(file: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await access(file).then(() => true, () => false)) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${file}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 afterEach(cleanupMounts);
 
@@ -70,19 +61,7 @@ describe.skipIf(!canMount)('securefs-fuse: files larger than the write buffer', 
     const part2 = randomBytes(BUF / 2);
     await writeFile(path.join(base, 'p1'), part1);
     await writeFile(path.join(base, 'p2'), part2);
-    // One process, one descriptor, no close in between (a close would commit: FUSE flush).
-    const script = [
-      `const fs = require('fs');`,
-      `const fd = fs.openSync('${mnt}/held', 'w');`,
-      `fs.writeSync(fd, fs.readFileSync('${base}/p1'));`,
-      `fs.writeFileSync('${base}/phase1', '');`,
-      `while (!fs.existsSync('${base}/go')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);`,
-      `fs.writeSync(fd, fs.readFileSync('${base}/p2'));`,
-      `fs.closeSync(fd);`,
-    ].join(' ');
-    await writeFile(path.join(base, 'writer.cjs'), script);
-    const writer = run(`'${process.execPath}' '${base}/writer.cjs'`, { timeoutMs: 60_000 });
-    await until(path.join(base, 'phase1'));
+    const writer = (await heldWriter(base, `${mnt}/held`, [`${base}/p1`], [`${base}/p2`])).done;
     expect(m.stats.streamingFiles).toBe(1);
     await m.detach();
     expect(sha(await store.readFile('/held'))).toBe(sha(part1));

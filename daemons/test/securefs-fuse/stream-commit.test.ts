@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, mkdtemp, open as fsOpen, rm, writeFile } from 'node:fs/promises';
+import { open as fsOpen, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStore, openStore, umkKeyProvider, MemoryCheckpointHolder } from '../../src/lib/securefs/index.js';
-import { mountStore, isMounted, type StoreMount } from '../../src/lib/securefs-fuse/index.js';
+import { openStore } from '../../src/lib/securefs/index.js';
 import { canMount } from './can-mount.js';
-import { ok, run } from './fixture.js';
+import { cleanupMounts, heldWriter, ok, run, setupMount } from './fixture.js';
 
 /**
  * Commits of a version being streamed through the mount, under failure and delay (found by
@@ -13,60 +12,26 @@ import { ok, run } from './fixture.js';
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(file: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await access(file).then(() => true, () => false)) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${file}`);
-    await sleep(25);
-  }
-}
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c().catch(() => undefined);
-});
+afterEach(cleanupMounts);
 
+/** A mount whose key providers' checkpoints can be delayed or refused (`ctl`), errors collected. */
 async function setup(maxFileBuffer: number) {
-  const base = await mkdtemp('/tmp/sfs-rev-');
-  await chmod(base, 0o755);
-  const storeDir = path.join(base, 'store');
-  const mnt = path.join(base, 'mnt');
-  await mkdir(mnt, { mode: 0o700 });
-  const p = umkKeyProvider(randomBytes(32), randomBytes(16), { checkpoints: new MemoryCheckpointHolder() });
-  const orig = p.checkpoint!.bind(p);
   const ctl = { delayMs: 0, failures: 0 };
-  p.checkpoint = async (e, h) => {
-    if (ctl.delayMs) await sleep(ctl.delayMs);
-    if (ctl.failures > 0) {
-      ctl.failures--;
-      throw new Error('provider refused (injected)');
-    }
-    return orig(e, h);
-  };
-  const store = await createStore(storeDir, p);
   const errors: string[] = [];
-  const m: StoreMount = await mountStore(store, mnt, { uid: 0, gid: 0, maxFileBuffer, onError: (e, c) => errors.push(`${c.op} ${c.path}: ${e.message}`) });
-  cleanups.push(async () => {
-    await m.unmount().catch(() => undefined);
-    if (await isMounted(mnt)) await run(`fusermount -uz '${mnt}'`);
-    await store.close();
-    await rm(base, { recursive: true, force: true });
+  const fx = await setupMount('sfs-rev-', { maxFileBuffer, onError: (e, c) => errors.push(`${c.op} ${c.path}: ${e.message}`) }, (p) => {
+    const orig = p.checkpoint!.bind(p);
+    p.checkpoint = async (e, h) => {
+      if (ctl.delayMs) await sleep(ctl.delayMs);
+      if (ctl.failures > 0) {
+        ctl.failures--;
+        throw new Error('provider refused (injected)');
+      }
+      return orig(e, h);
+    };
+    return p;
   });
-  return { base, mnt, store, m, ctl, errors };
-}
-
-function writerScript(base: string, file: string, p1: string, p2: string): string {
-  return [
-    `const fs = require('fs');`,
-    `const fd = fs.openSync('${file}', 'w');`,
-    `fs.writeSync(fd, fs.readFileSync('${p1}'));`,
-    `fs.writeFileSync('${base}/phase1', '');`,
-    `while (!fs.existsSync('${base}/go')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);`,
-    `fs.writeSync(fd, fs.readFileSync('${p2}'));`,
-    `fs.closeSync(fd);`,
-    `console.log('writer ok');`,
-  ].join(' ');
+  return { ...fx, ctl, errors };
 }
 
 describe.skipIf(!canMount)('securefs-fuse: committing a streamed version', () => {
@@ -75,9 +40,7 @@ describe.skipIf(!canMount)('securefs-fuse: committing a streamed version', () =>
     const p1 = randomBytes(2 << 20);
     await writeFile(path.join(base, 'p1'), p1);
     await writeFile(path.join(base, 'p2'), Buffer.alloc(0));
-    await writeFile(path.join(base, 'w.cjs'), writerScript(base, `${mnt}/f`, `${base}/p1`, `${base}/p2`));
-    const writer = run(`'${process.execPath}' '${base}/w.cjs'`, { timeoutMs: 60_000 });
-    await until(path.join(base, 'phase1'));
+    const writer = (await heldWriter(base, `${mnt}/f`, [`${base}/p1`], [`${base}/p2`])).done;
     expect(m.stats.streamingFiles).toBe(1);
     await sleep(1200); // let the kernel's attr cache (1 s) expire
     ctl.delayMs = 3000; // every index commit now holds the store's exclusive lock for 3 s
@@ -100,9 +63,7 @@ describe.skipIf(!canMount)('securefs-fuse: committing a streamed version', () =>
     const p2 = randomBytes(100_000);
     await writeFile(path.join(base, 'p1'), p1);
     await writeFile(path.join(base, 'p2'), p2);
-    await writeFile(path.join(base, 'w.cjs'), writerScript(base, `${mnt}/g`, `${base}/p1`, `${base}/p2`));
-    const writer = run(`'${process.execPath}' '${base}/w.cjs'`, { timeoutMs: 60_000 });
-    await until(path.join(base, 'phase1'));
+    const writer = (await heldWriter(base, `${mnt}/g`, [`${base}/p1`], [`${base}/p2`])).done;
     ctl.failures = 2;
     await ok(`mkdir '${mnt}/x'`); // durable; its checkpoint fails (swallowed, retried by the next commit)
     await run(`cat '${mnt}/g' > /dev/null`); // read → endStream → commit → the checkpoint retry fails
@@ -117,24 +78,8 @@ describe.skipIf(!canMount)('securefs-fuse: committing a streamed version', () =>
   }, 60_000);
 
   it('a stream commit still in fsync when the home is locked finishes before the store closes', async () => {
-    const base = await mkdtemp('/tmp/sfs-rev-');
-    await chmod(base, 0o755);
-    const storeDir = path.join(base, 'store');
-    const mnt = path.join(base, 'mnt');
-    await mkdir(mnt, { mode: 0o700 });
-    const umk = randomBytes(32);
-    const sid = randomBytes(16);
-    const holder = new MemoryCheckpointHolder();
-    const keys = () => umkKeyProvider(umk, sid, { checkpoints: holder });
-    const s1 = await createStore(storeDir, keys());
-    const m = await mountStore(s1, mnt, { uid: 0, gid: 0, maxFileBuffer: 1 << 20 });
-    let s2: Awaited<ReturnType<typeof openStore>> | null = null;
-    cleanups.push(async () => {
-      await m.unmount().catch(() => undefined);
-      if (await isMounted(mnt)) await run(`fusermount -uz '${mnt}'`);
-      await s2?.close();
-      await rm(base, { recursive: true, force: true });
-    });
+    const fx = await setupMount('sfs-rev-', { maxFileBuffer: 1 << 20 });
+    const { base, mnt, storeDir, keys, m, store: s1 } = fx;
     const fh = await fsOpen('/dev/null');
     const proto = Object.getPrototypeOf(fh) as { sync: () => Promise<void> };
     await fh.close();
@@ -149,18 +94,7 @@ describe.skipIf(!canMount)('securefs-fuse: committing a streamed version', () =>
     };
     try {
       await writeFile(path.join(base, 'p1'), randomBytes(2 << 20));
-      const script = [
-        `const fs = require('fs');`,
-        `const fd = fs.openSync('${mnt}/big', 'w');`,
-        `fs.writeSync(fd, fs.readFileSync('${base}/p1'));`,
-        `fs.writeFileSync('${base}/phase1', '');`,
-        `while (!fs.existsSync('${base}/go')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);`,
-        `fs.closeSync(fd);`,
-        `console.log('close ok');`,
-      ].join(' ');
-      await writeFile(path.join(base, 'w.cjs'), script);
-      const writer = run(`'${process.execPath}' '${base}/w.cjs'`, { timeoutMs: 60_000 });
-      await until(path.join(base, 'phase1'));
+      const writer = (await heldWriter(base, `${mnt}/big`, [`${base}/p1`])).done;
       slow = true;
       await writeFile(path.join(base, 'go'), '');
       await sleep(500); // the writer's close → flush → endStream → WriteSession.commit → fsync (slow)
@@ -169,7 +103,8 @@ describe.skipIf(!canMount)('securefs-fuse: committing a streamed version', () =>
       expect(Date.now() - t0).toBeGreaterThan(5000); // detach waited for the commit
       await s1.close();
       await sleep(2500); // the commit reaches exclusive → closed; run() waits for attach
-      s2 = await openStore(storeDir, keys());
+      const s2 = await openStore(storeDir, keys());
+      fx.store = s2; // closed by cleanupMounts
       m.attach(s2);
       const w = await writer;
       expect(w.code).toBe(0);
