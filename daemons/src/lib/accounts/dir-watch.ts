@@ -110,19 +110,17 @@ function loadInotify(): Inotify | null {
 
 interface Watch {
   wd: number;
-  /** Last use (a counter): the least recently used watch is dropped when MAX_WATCHES are in use. */
+  /** Last use (from `counter`): the least recently used watch is dropped when MAX_WATCHES are in use. */
   used: number;
   /** Set from `counter` on every event for this directory. */
   gen: number;
 }
 
-/** Process-wide, strictly increasing: every watch and every event gets a value never used before. */
+/** Process-wide, strictly increasing: every watch, event and use gets a value never used before. */
 let counter = 0;
 
 const byDir = new Map<string, Watch>();
 const byWd = new Map<number, string>();
-/** Queue overflows and read failures seen: each one changed every token. */
-let epoch = 0;
 
 /**
  * Events may have been lost (queue overflow, read failure): drop every watch, so that no token
@@ -130,7 +128,6 @@ let epoch = 0;
  * otherwise leave a watch on a directory that no longer has the path).
  */
 function invalidateAll(): void {
-  epoch++;
   counter++;
   const ino = backend;
   for (const w of byDir.values()) ino?.rmWatch(w.wd);
@@ -138,8 +135,6 @@ function invalidateAll(): void {
   byWd.clear();
   unwatchable.clear();
 }
-
-let uses = 0;
 
 function dropLeastRecentlyUsed(ino: Inotify): void {
   let oldest: [string, Watch] | null = null;
@@ -153,7 +148,6 @@ function dropLeastRecentlyUsed(ino: Inotify): void {
 const unwatchable = new Map<string, number>();
 const RETRY_UNWATCHABLE_MS = 5000;
 const eventBuf = Buffer.alloc(64 * 1024);
-let drained = 0;
 
 /** Read every queued event now (synchronously) and apply it. */
 function drain(ino: Inotify): void {
@@ -166,7 +160,6 @@ function drain(ino: Inotify): void {
       return;
     }
     if (n <= 0) return;
-    drained++;
     // struct inotify_event { int wd; uint32_t mask; uint32_t cookie; uint32_t len; char name[len]; }
     for (let off = 0; off + 16 <= n; ) {
       const wd = eventBuf.readInt32LE(off);
@@ -229,7 +222,7 @@ export function dirToken(dir: string, trusted: boolean, drainFirst = true): numb
     byDir.set(dir, w);
     byWd.set(wd, dir);
   }
-  w.used = ++uses;
+  w.used = ++counter;
   return w.gen;
 }
 
@@ -243,7 +236,7 @@ export function dirToken(dir: string, trusted: boolean, drainFirst = true): numb
 export function peekDirToken(dir: string): number | null {
   const w = byDir.get(dir);
   if (!w) return null;
-  w.used = ++uses;
+  w.used = ++counter;
   return w.gen;
 }
 
@@ -295,8 +288,4 @@ export function drainDirWatch(): void {
 /** Whether inotify-based tokens are available in this process. */
 export function dirWatchAvailable(): boolean {
   return loadInotify() !== null;
-}
-
-export function dirWatchStats(): { watches: number; epoch: number; drains: number } {
-  return { watches: byDir.size, epoch, drains: drained };
 }
