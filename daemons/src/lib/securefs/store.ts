@@ -193,10 +193,15 @@ export class SecureStore {
 
   /** Random access: bytes [start, start+length) decrypting only the chunks covering them. */
   async read(path: string, start: number, length: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
     if (length <= 0) return Buffer.alloc(0);
-    for await (const b of this.createReadStream(path, { start, end: start + length - 1 })) parts.push(b as Buffer);
-    return Buffer.concat(parts);
+    const r = await this.openReader(path);
+    try {
+      const from = Math.max(0, start);
+      const out = Buffer.alloc(Math.max(0, Math.min(r.size, start + length) - from));
+      return out.subarray(0, await r.read(from, out.length, out));
+    } finally {
+      await r.close();
+    }
   }
 
   /**
