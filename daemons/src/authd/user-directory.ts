@@ -12,10 +12,6 @@ export type UserSummary = greeter.UserSummaryWire;
 
 export type AvatarMime = 'image/png' | 'image/jpeg' | 'image/svg+xml';
 
-/**
- * The greeter's user list: human users only (UID_MIN..UID_MAX, a login shell, not hidden by
- * config). Never a hash: only the derived `locked` flag leaves this module.
- */
 /** Identity of a directory as far as its entries go: creating, removing or renaming an entry changes mtime/ctime. */
 function dirIdentity(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
@@ -47,13 +43,17 @@ interface ListCache {
   /** (directory, token) pairs taken before anything the list was built from was read. */
   deps: Array<[dir: string, token: number]>;
   /** The mount table generation the list was built with (a mount over a home sends no inotify event). */
-  fuse: number;
+  mounts: number;
   at: number;
 }
 
+/**
+ * The greeter's user list: human users only (UID_MIN..UID_MAX, a login shell, not hidden by
+ * config). Never a hash: only the derived `locked` flag leaves this module.
+ */
 export class UserDirectory {
   /**
-   * The last list_users answer (without has_pin, which is read from the PIN store each time),
+   * The last list_users answer (has_pin is re-read from the PIN store on each use),
    * reused while none of the directories it was built from changed: /etc (the account files),
    * every consulted home, the icons directory — checked through their inotify tokens after one
    * drain of the event queue per request, so a change another program made before the request
@@ -90,9 +90,9 @@ export class UserDirectory {
     // Every event queued before this request is applied now; tokens below are read without
     // draining again. The same for the mount table (one poll).
     drainDirWatch();
-    const fuse = this.mounts.current().gen;
+    const mounts = this.mounts.current().gen;
     const c = this.listCache;
-    if (c && c.fuse === fuse && performance.now() - c.at < FAST_PATH_MAX_AGE_MS && this.depsUnchanged(c.deps)) {
+    if (c && c.mounts === mounts && performance.now() - c.at < FAST_PATH_MAX_AGE_MS && this.depsUnchanged(c.deps)) {
       // Only has_pin can differ (the PIN store is in memory): list_users allocates next to
       // nothing, which keeps the daemon's GC pauses rare under load.
       for (let i = 0; i < c.users.length; i++) {
@@ -110,7 +110,7 @@ export class UserDirectory {
     const full = await this.build(deps);
     const frozen = full.map((u) => Object.freeze(u));
     if (deps && deps.every((d): d is [string, number] => d[1] !== null)) {
-      this.listCache = { users: frozen.slice(), deps, fuse, at };
+      this.listCache = { users: frozen.slice(), deps, mounts, at };
     }
     return frozen;
   }
