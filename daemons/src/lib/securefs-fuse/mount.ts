@@ -754,12 +754,8 @@ class SecureFsMount implements StoreMount {
                 if (pos === f.streamSize) return this.streamWrite(f, chunk);
                 await this.endStream(f); // not sequential after all: commit, then edit in memory
               }
-              if (f.gone && !f.data) {
-                // Replaced or removed while open: writes through this descriptor go to a private
-                // buffer that is never committed (nothing may land on whatever has the path now).
-                f.data = Buffer.alloc(MIN_CAPACITY);
-                f.size = 0;
-              }
+              // A file replaced or removed while open is never streamed: load() gives it a private
+              // buffer that is never committed (nothing may land on whatever has the path now).
               if (!f.gone && (await this.streamIfSequential(s, f, pos, len))) return this.streamWrite(f, chunk);
               await this.load(s, f);
               const end = pos + len;
