@@ -65,6 +65,39 @@ describe('CryptWorkerPool', () => {
     expect((await b).value).toBe(sha512crypt(Buffer.from('b'), setting));
   });
 
+  test('a waiting task is posted ahead to the busy worker; results arrive for the right tasks', async () => {
+    const pool = newPool({ size: 1, maxQueue: 2, shaCryptBackend: 'builtin' });
+    const slow = '$6$rounds=400000$ahead';
+    const a = pool.run({ op: 'sha512crypt', password: pwCopy('a'), setting: slow });
+    const b = pool.run({ op: 'sha512crypt', password: pwCopy('b'), setting: '$6$ahead' });
+    const c = pool.run({ op: 'sha512crypt', password: pwCopy('c'), setting: '$6$ahead' });
+    // b went to the worker behind a; c waits here; both count against maxQueue.
+    expect(pool.stats).toMatchObject({ busy: 1, ahead: 1, queued: 2 });
+    await expect(pool.run({ op: 'sha512crypt', password: pwCopy('d'), setting: '$6$ahead' })).rejects.toBeInstanceOf(BusyError);
+    expect((await a).value).toBe(sha512crypt(Buffer.from('a'), slow));
+    expect((await b).value).toBe(sha512crypt(Buffer.from('b'), '$6$ahead'));
+    expect((await c).value).toBe(sha512crypt(Buffer.from('c'), '$6$ahead'));
+    expect(pool.stats).toMatchObject({ busy: 0, ahead: 0, queued: 0 });
+  });
+
+  test('tasks with a timeout are never posted ahead (their timer starts when they run)', async () => {
+    const pool = newPool({ size: 1, shaCryptBackend: 'builtin' });
+    const a = pool.run({ op: 'sha512crypt', password: pwCopy('a'), setting: '$6$rounds=400000$timed' });
+    const b = pool.run({ op: 'sha512crypt', password: pwCopy('b'), setting: '$6$timed' }, { timeoutMs: 60_000 });
+    expect(pool.stats).toMatchObject({ busy: 1, ahead: 0, queued: 1 });
+    await Promise.all([a, b]);
+  });
+
+  test('a worker that dies fails the task posted ahead to it too, and the pool carries on', async () => {
+    const pool = newPool({ size: 1 });
+    const dying = pool.run({ op: 'exit', code: 3 });
+    const behind = pool.run({ op: 'sha512crypt', password: pwCopy('x'), setting: '$6$abc' });
+    const crashed = (e: unknown) => e instanceof WorkerCrashedError && e.reason === 'crash';
+    await expect(dying).rejects.toSatisfy(crashed);
+    await expect(behind).rejects.toSatisfy((e: unknown) => crashed(e) && /before this task ran/.test((e as Error).message));
+    expect((await pool.run({ op: 'sha512crypt', password: pwCopy('y'), setting: '$6$abc' })).value).toBe(sha512crypt(Buffer.from('y'), '$6$abc'));
+  });
+
   test('the password copy is transferred (detached here) and never the caller buffer', async () => {
     const pool = newPool({ size: 1 });
     const copy = pwCopy('secret');

@@ -10,7 +10,12 @@
  * - `close()` terminates everything; pending tasks reject with PoolClosedError;
  * - `shaCryptBackend` picks who computes `$5$`/`$6$` (default `auto`: libxcrypt when it loads in
  *   the workers, else the built-in implementation); `probe()` tells what the workers see;
- * - `nice` lowers the workers' scheduling priority (per thread, Linux).
+ * - `nice` lowers the workers' scheduling priority (per thread, Linux);
+ * - while a worker is busy and tasks are waiting, the next one is already posted to it (one per
+ *   worker, never for tasks with a timeout), so that under load the worker starts it the moment
+ *   it finishes instead of sleeping until this thread answers. That saves a thread wake-up per
+ *   task on both sides (measured in docs/accounts/authentication-policy.md). A task posted ahead
+ *   counts towards `maxQueue`; if its worker dies first it rejects like the running one.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -52,6 +57,8 @@ interface Task {
 interface Slot {
   worker: Worker;
   task: Task | null;
+  /** Posted ahead while `task` runs (see the module comment); becomes `task` when it ends. */
+  next: Task | null;
   timer: NodeJS.Timeout | null;
   lastError: Error | null;
   dead: boolean;
@@ -84,11 +91,13 @@ export class CryptWorkerPool {
     };
   }
 
-  get stats(): { workers: number; busy: number; queued: number; restarts: number; closed: boolean } {
+  /** `queued` counts the tasks posted ahead to busy workers (`ahead`) too. */
+  get stats(): { workers: number; busy: number; queued: number; ahead: number; restarts: number; closed: boolean } {
     return {
       workers: this.#slots.length,
       busy: this.#slots.filter((s) => s.task).length,
-      queued: this.#queue.length,
+      queued: this.#queue.length + this.#postedAhead(),
+      ahead: this.#postedAhead(),
       restarts: this.#restarts,
       closed: this.#closed,
     };
@@ -110,11 +119,12 @@ export class CryptWorkerPool {
       const slot = this.#idleSlot();
       if (slot) {
         this.#dispatch(slot, task);
-      } else if (this.#queue.length >= this.maxQueue) {
+      } else if (this.#queue.length + this.#postedAhead() >= this.maxQueue) {
         scrub(body);
-        reject(new BusyError(this.#queue.length));
+        reject(new BusyError(this.#queue.length + this.#postedAhead()));
       } else {
         this.#queue.push(task);
+        this.#pump();
       }
     });
   }
@@ -149,12 +159,23 @@ export class CryptWorkerPool {
       slots.map(async (s) => {
         s.dead = true;
         if (s.timer) clearTimeout(s.timer);
-        const t = s.task;
-        s.task = null;
-        t?.reject(new PoolClosedError());
+        for (const t of [s.task, s.next]) t?.reject(new PoolClosedError());
+        s.task = s.next = null;
         await s.worker.terminate();
       }),
     );
+  }
+
+  #postedAhead(): number {
+    let n = 0;
+    for (const s of this.#slots) if (s.next) n++;
+    return n;
+  }
+
+  /** A busy worker that can take `task` ahead (neither it nor the running task has a timeout). */
+  #aheadSlot(task: Task): Slot | null {
+    if (task.timeoutMs !== undefined) return null;
+    return this.#slots.find((s) => s.task && !s.next && !s.dead && s.task.timeoutMs === undefined) ?? null;
   }
 
   #idleSlot(): Slot | null {
@@ -166,7 +187,7 @@ export class CryptWorkerPool {
 
   #spawn(): Slot {
     const worker = spawnCryptWorker(this.#workerOptions);
-    const slot: Slot = { worker, task: null, timer: null, lastError: null, dead: false };
+    const slot: Slot = { worker, task: null, next: null, timer: null, lastError: null, dead: false };
     worker.unref();
     worker.on('message', (msg: CryptResponse) => this.#onMessage(slot, msg));
     worker.on('error', (err) => {
@@ -177,11 +198,12 @@ export class CryptWorkerPool {
     return slot;
   }
 
-  #dispatch(slot: Slot, task: Task): void {
+  #dispatch(slot: Slot, task: Task, ahead = false): void {
     if ((task.body.op === 'sha512crypt' || task.body.op === 'sha256crypt') && task.body.backend === undefined) {
       task.body = { ...task.body, backend: this.shaCryptBackend };
     }
-    slot.task = task;
+    if (ahead) slot.next = task;
+    else slot.task = task;
     slot.worker.ref();
     const id = nextId++;
     if ('password' in task.body) {
@@ -199,8 +221,9 @@ export class CryptWorkerPool {
     try {
       slot.worker.postMessage({ ...task.body, id }, transfer);
     } catch (e) {
-      slot.task = null;
-      slot.worker.unref();
+      if (ahead) slot.next = null;
+      else slot.task = null;
+      if (!slot.task) slot.worker.unref();
       scrub(task.body);
       task.reject(e as Error);
       return;
@@ -223,12 +246,14 @@ export class CryptWorkerPool {
   #onMessage(slot: Slot, msg: CryptResponse): void {
     const task = slot.task;
     if (!task) return;
-    slot.task = null;
+    // The worker starts the task posted ahead as soon as it has sent this result.
+    slot.task = slot.next;
+    slot.next = null;
     if (slot.timer) {
       clearTimeout(slot.timer);
       slot.timer = null;
     }
-    slot.worker.unref();
+    if (!slot.task) slot.worker.unref();
     if (msg.ok) task.resolve({ value: msg.value, elapsedMs: msg.elapsedMs, ...(msg.backend ? { backend: msg.backend } : {}) });
     else if (msg.code === 'malformed') task.reject(new MalformedHashError(msg.scheme, msg.message));
     else if (msg.code === 'unsupported') task.reject(new UnsupportedHashError(msg.scheme, msg.message));
@@ -238,13 +263,14 @@ export class CryptWorkerPool {
 
   #onExit(slot: Slot, code: number): void {
     if (slot.timer) clearTimeout(slot.timer);
-    const task = slot.task;
-    slot.task = null;
+    const tasks = [slot.task, slot.next];
+    slot.task = slot.next = null;
     const wasRetired = slot.dead;
     this.#retire(slot);
     if (this.#closed) return;
     if (!wasRetired) this.#restarts++;
-    task?.reject(new WorkerCrashedError('crash', slot.lastError?.message ?? `exit code ${code}`));
+    const why = slot.lastError?.message ?? `exit code ${code}`;
+    for (const t of tasks) t?.reject(new WorkerCrashedError('crash', t === tasks[1] ? `${why} (before this task ran)` : why));
     this.#pump();
   }
 
@@ -258,8 +284,13 @@ export class CryptWorkerPool {
   #pump(): void {
     while (this.#queue.length > 0 && !this.#closed) {
       const slot = this.#idleSlot();
-      if (!slot) return;
-      this.#dispatch(slot, this.#queue.shift()!);
+      if (slot) {
+        this.#dispatch(slot, this.#queue.shift()!);
+        continue;
+      }
+      const ahead = this.#aheadSlot(this.#queue[0]!);
+      if (!ahead) return;
+      this.#dispatch(ahead, this.#queue.shift()!, true);
     }
   }
 }
