@@ -17,34 +17,35 @@ export const SYMLINK_MODE = 0o777;
 export const SYMLINK_MAX_BYTES = 4095;
 
 export interface FileEntry {
-  type: 'file';
+  readonly type: 'file';
   /** file_id, 32 hex chars. */
-  fileId: string;
+  readonly fileId: string;
   /** Per-file version counter; names the object. */
-  version: number;
+  readonly version: number;
   /** header_tag of the current object (64 hex chars): pins the exact version. */
-  headerTag: string;
-  keyGen: number;
-  size: number;
-  mtimeMs: number;
-  mode: number;
+  readonly headerTag: string;
+  readonly keyGen: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly mode: number;
 }
 
 export interface DirEntry {
-  type: 'dir';
-  mtimeMs: number;
-  mode: number;
+  readonly type: 'dir';
+  readonly mtimeMs: number;
+  readonly mode: number;
 }
 
 /** A symbolic link: index only (no content object). The store never follows it. */
 export interface SymlinkEntry {
-  type: 'symlink';
+  readonly type: 'symlink';
   /** The link text, stored as given (relative or absolute; it may dangle). */
-  target: string;
-  mtimeMs: number;
-  mode: typeof SYMLINK_MODE;
+  readonly target: string;
+  readonly mtimeMs: number;
+  readonly mode: typeof SYMLINK_MODE;
 }
 
+/** Entries are immutable: a change replaces the entry object (`{ ...e, mtimeMs }`), so states can share them. */
 export type Entry = FileEntry | DirEntry | SymlinkEntry;
 
 export interface IndexState {
