@@ -90,6 +90,12 @@ function shaCrypt(req: ShaRequest): { value: string; backend: ShaCryptImplementa
 }
 
 function handle(req: CryptRequest): CryptResponse {
+  if ('password' in req && req.password.buffer instanceof SharedArrayBuffer) {
+    // Posted ahead (worker-pool.ts): take a private copy and zero the shared memory at once.
+    const own = new Uint8Array(req.password);
+    req.password.fill(0);
+    req = { ...req, password: own };
+  }
   const t0 = process.hrtime.bigint();
   const done = (value: string, backend?: ShaCryptImplementation): CryptResponse => ({
     id: req.id, ok: true, value, elapsedMs: Number(process.hrtime.bigint() - t0) / 1e6, ...(backend ? { backend } : {}),

@@ -88,6 +88,53 @@ describe('CryptWorkerPool', () => {
     await Promise.all([a, b]);
   });
 
+  test('a pool of two workers posts nothing ahead: a waiting task goes to whichever worker frees first', async () => {
+    const pool = newPool({ size: 2, shaCryptBackend: 'builtin' });
+    await Promise.all([0, 1].map(() => pool.run({ op: 'sha512crypt', password: pwCopy('w'), setting: '$6$warm' }))); // both workers started
+    const slow = '$6$rounds=2000000$hol';
+    const order: string[] = [];
+    const run = (name: string, setting: string) => pool.run({ op: 'sha512crypt', password: pwCopy(name), setting }).then(() => order.push(name));
+    const all = [run('slow', slow), run('fast', '$6$hol'), run('c', '$6$hol'), run('d', '$6$hol')];
+    expect(pool.stats).toMatchObject({ busy: 2, ahead: 0, queued: 2 });
+    await Promise.all(all);
+    expect(order).toEqual(['fast', 'c', 'd', 'slow']); // c did not wait behind the slow one
+  });
+
+  test('a password posted ahead is in shared memory: the worker zeroes it on receipt, close() if it never got there', async () => {
+    const pool = newPool({ size: 1, shaCryptBackend: 'builtin' });
+    const shared = () => {
+      const v = new Uint8Array(new SharedArrayBuffer(6));
+      v.set(Buffer.from('secret'));
+      return v;
+    };
+    // Runs to the end: zeroed by the worker as it starts.
+    const a = pool.run({ op: 'sha512crypt', password: pwCopy('a'), setting: '$6$rounds=300000$zero' });
+    const pwB = shared();
+    const b = pool.run({ op: 'sha512crypt', password: pwB, setting: '$6$zero' });
+    expect(pool.stats.ahead).toBe(1);
+    expect((await b).value).toBe(sha512crypt(Buffer.from('secret'), '$6$zero'));
+    expect([...pwB].every((x) => x === 0)).toBe(true);
+    await a;
+    // Closed while still posted ahead (the worker is busy with a long task): zeroed here.
+    const c = pool.run({ op: 'sha512crypt', password: pwCopy('c'), setting: '$6$rounds=50000000$zero' });
+    const pwD = shared();
+    const d = pool.run({ op: 'sha512crypt', password: pwD, setting: '$6$zero' });
+    expect(pool.stats.ahead).toBe(1);
+    const settled = Promise.allSettled([c, d]);
+    await pool.close();
+    expect((await settled).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect([...pwD].every((x) => x === 0)).toBe(true);
+    // An ordinary password handed over ahead is copied into shared memory and scrubbed here.
+    const pool2 = newPool({ size: 1, shaCryptBackend: 'builtin' });
+    const e = pool2.run({ op: 'sha512crypt', password: pwCopy('e'), setting: '$6$rounds=100000$zero' });
+    const pwF = pwCopy('secret');
+    const f = pool2.run({ op: 'sha512crypt', password: pwF, setting: '$6$zero' });
+    expect(pwF.byteLength).toBe(6); // not transferred…
+    expect([...pwF].every((x) => x === 0)).toBe(true); // …but scrubbed
+    expect((await f).value).toBe(sha512crypt(Buffer.from('secret'), '$6$zero'));
+    await e;
+  });
+
   test('a worker that dies fails the task posted ahead to it too, and the pool carries on', async () => {
     const pool = newPool({ size: 1 });
     const dying = pool.run({ op: 'exit', code: 3 });

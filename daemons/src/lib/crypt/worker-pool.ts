@@ -11,11 +11,15 @@
  * - `shaCryptBackend` picks who computes `$5$`/`$6$` (default `auto`: libxcrypt when it loads in
  *   the workers, else the built-in implementation); `probe()` tells what the workers see;
  * - `nice` lowers the workers' scheduling priority (per thread, Linux);
- * - while a worker is busy and tasks are waiting, the next one is already posted to it (one per
- *   worker, never for tasks with a timeout), so that under load the worker starts it the moment
- *   it finishes instead of sleeping until this thread answers. That saves a thread wake-up per
- *   task on both sides (measured in docs/accounts/authentication-policy.md). A task posted ahead
- *   counts towards `maxQueue`; if its worker dies first it rejects like the running one.
+ * - a pool of one worker posts the next waiting task to it while it is busy (never a task with
+ *   a timeout), so that under load the worker starts it the moment it finishes instead of
+ *   sleeping until this thread answers. That saves a thread wake-up per task on both sides
+ *   (measured in docs/accounts/authentication-policy.md). With more workers a task posted ahead
+ *   could wait behind a slow one while another worker idles, so they never do it. A task posted
+ *   ahead counts towards `maxQueue`; if its worker dies first it rejects like the running one.
+ *   Its password goes in a SharedArrayBuffer instead of being transferred, so that this thread
+ *   can still zero it if the worker is terminated before reading it (the worker copies it out
+ *   and zeroes it on receipt).
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -49,6 +53,8 @@ export interface CryptResult {
 
 interface Task {
   body: CryptRequestBody; // replaced by a private copy in #dispatch when needed
+  /** A task posted ahead: its password, in shared memory, zeroed here if the worker never reads it. */
+  shared?: Uint8Array;
   timeoutMs: number | undefined;
   resolve(r: CryptResult): void;
   reject(e: Error): void;
@@ -159,7 +165,10 @@ export class CryptWorkerPool {
       slots.map(async (s) => {
         s.dead = true;
         if (s.timer) clearTimeout(s.timer);
-        for (const t of [s.task, s.next]) t?.reject(new PoolClosedError());
+        for (const t of [s.task, s.next]) {
+          t?.shared?.fill(0);
+          t?.reject(new PoolClosedError());
+        }
         s.task = s.next = null;
         await s.worker.terminate();
       }),
@@ -172,9 +181,9 @@ export class CryptWorkerPool {
     return n;
   }
 
-  /** A busy worker that can take `task` ahead (neither it nor the running task has a timeout). */
+  /** The busy worker of a one-worker pool, if it can take `task` ahead (neither it nor the running task has a timeout). */
   #aheadSlot(task: Task): Slot | null {
-    if (task.timeoutMs !== undefined) return null;
+    if (this.size !== 1 || task.timeoutMs !== undefined) return null;
     return this.#slots.find((s) => s.task && !s.next && !s.dead && s.task.timeoutMs === undefined) ?? null;
   }
 
@@ -206,7 +215,16 @@ export class CryptWorkerPool {
     else slot.task = task;
     slot.worker.ref();
     const id = nextId++;
-    if ('password' in task.body) {
+    if ('password' in task.body && ahead) {
+      const pw = task.body.password;
+      if (!(pw.buffer instanceof SharedArrayBuffer && pw.byteOffset === 0 && pw.byteLength === pw.buffer.byteLength)) {
+        const shared = new Uint8Array(new SharedArrayBuffer(pw.byteLength));
+        shared.set(pw);
+        pw.fill(0);
+        task.body = { ...task.body, password: shared };
+      }
+      task.shared = task.body.password;
+    } else if ('password' in task.body) {
       const pw = task.body.password;
       if (pw.byteOffset !== 0 || pw.byteLength !== pw.buffer.byteLength || !(pw.buffer instanceof ArrayBuffer)) {
         // A view into a larger (e.g. Node's pooled) buffer must not be transferred: that would
@@ -217,7 +235,7 @@ export class CryptWorkerPool {
         task.body = { ...task.body, password: own };
       }
     }
-    const transfer = 'password' in task.body ? [task.body.password.buffer as ArrayBuffer] : [];
+    const transfer = 'password' in task.body && !ahead ? [task.body.password.buffer as ArrayBuffer] : [];
     try {
       slot.worker.postMessage({ ...task.body, id }, transfer);
     } catch (e) {
@@ -270,7 +288,10 @@ export class CryptWorkerPool {
     if (this.#closed) return;
     if (!wasRetired) this.#restarts++;
     const why = slot.lastError?.message ?? `exit code ${code}`;
-    for (const t of tasks) t?.reject(new WorkerCrashedError('crash', t === tasks[1] ? `${why} (before this task ran)` : why));
+    for (const t of tasks) {
+      t?.shared?.fill(0);
+      t?.reject(new WorkerCrashedError('crash', t === tasks[1] ? `${why} (before this task ran)` : why));
+    }
     this.#pump();
   }
 

@@ -33,7 +33,7 @@ export interface CryptWorkerInfo {
 
 export type CryptRequestBody =
   /**
-   * Compute a crypt string. `password` is a private copy whose ArrayBuffer is transferred; the worker zeroes it.
+   * Compute a crypt string. `password` is a private copy whose ArrayBuffer is transferred, or (a task posted ahead) a view of a SharedArrayBuffer; the worker zeroes it.
    * `backend` (SHA-crypt ops only) overrides the pool's default.
    */
   | { op: 'sha512crypt' | 'sha256crypt'; password: Uint8Array; setting: string; backend?: ShaCryptBackend }
