@@ -9,7 +9,7 @@ import type { KeyProvider } from './key-provider.js';
 import { openObject, type OpenedObject } from './object-open.js';
 import { normalizePath, parentOf, baseName, isWithin } from './paths.js';
 import type { PersistenceInfo } from './persistence.js';
-import { StoreCore } from './store-core.js';
+import { StoreCore, type EntryView } from './store-core.js';
 import { checkPersistence, initStore, loadIndex, type CreateStoreOptions } from './store-open.js';
 import { checkFileTarget, touchParent, WriteSession, type WriteOptions } from './write-session.js';
 
@@ -113,9 +113,10 @@ export class SecureStore {
     return this.core.state.epoch;
   }
 
-  private get(path: string): Entry {
+  /** The entry at `path` in `view` (default: the committed index), or `not_found`. */
+  private get(path: string, view: EntryView = this.core): Entry {
     this.core.live();
-    const e = this.core.lookup(path);
+    const e = view.lookup(path);
     if (!e) throw new SecureFsError('not_found', `${path} does not exist`, { path });
     return e;
   }
@@ -127,8 +128,8 @@ export class SecureStore {
     return e;
   }
 
-  private dirEntry(path: string): void {
-    if (this.get(path).type !== 'dir') throw new SecureFsError('not_dir', `${path} is not a directory`, { path });
+  private dirEntry(path: string, view: EntryView = this.core): void {
+    if (this.get(path, view).type !== 'dir') throw new SecureFsError('not_dir', `${path} is not a directory`, { path });
   }
 
   /** Like lstat(2): a symlink is reported as type 'symlink' (the store never follows links). */
@@ -384,16 +385,15 @@ export class SecureStore {
 
   async mkdir(path: string, opts: { recursive?: boolean; mode?: number } = {}): Promise<void> {
     const p = normalizePath(path);
-    await this.core.exclusive(async () => {
-      const e = this.core.lookup(p);
+    await this.core.mutate((entries) => {
+      const e = entries.lookup(p);
       if (e) {
         if (opts.recursive && e.type === 'dir') return;
         throw new SecureFsError('exists', `${p} already exists`, { path: p });
       }
-      const entries = new Map(this.core.state.entries);
       const missing: string[] = [];
       for (let cur = p; cur !== '/'; cur = parentOf(cur)) {
-        const ce = entries.get(cur);
+        const ce = entries.lookup(cur);
         if (ce?.type === 'dir') break;
         if (ce) throw new SecureFsError('not_dir', `${cur} is not a directory`, { path: p });
         missing.push(cur);
@@ -401,40 +401,36 @@ export class SecureStore {
       }
       const top = missing[missing.length - 1]!;
       const tp = parentOf(top);
-      if (tp !== '/' && entries.get(tp)?.type !== 'dir') {
-        if (entries.get(tp)) throw new SecureFsError('not_dir', `${tp} is not a directory`, { path: p });
+      if (entries.lookup(tp)?.type !== 'dir') {
+        if (entries.lookup(tp)) throw new SecureFsError('not_dir', `${tp} is not a directory`, { path: p });
         throw new SecureFsError('not_found', `parent directory ${tp} does not exist`, { path: p });
       }
       const now = Date.now();
       for (const m of missing) entries.set(m, { type: 'dir', mtimeMs: now, mode: opts.mode ?? 0o700 });
       touchParent(entries, top, now);
-      await this.core.commit(entries);
     });
   }
 
   async rmdir(path: string): Promise<void> {
     const p = normalizePath(path);
     if (p === '/') throw new SecureFsError('invalid_argument', 'cannot remove the root directory');
-    await this.core.exclusive(async () => {
-      this.dirEntry(p);
-      if (this.core.children(p).length > 0) throw new SecureFsError('not_empty', `${p} is not empty`, { path: p });
-      const entries = new Map(this.core.state.entries);
+    await this.core.mutate((entries) => {
+      this.dirEntry(p, entries);
+      if (entries.children(p).length > 0) throw new SecureFsError('not_empty', `${p} is not empty`, { path: p });
       entries.delete(p);
       touchParent(entries, p, Date.now());
-      await this.core.commit(entries);
     });
   }
 
   /** Remove a file or a symlink (the link itself, never its target). */
   async unlink(path: string): Promise<void> {
     const p = normalizePath(path);
-    await this.core.exclusive(async () => {
-      const e = this.get(p);
+    await this.core.mutate((entries) => {
+      const e = this.get(p, entries);
       if (e.type === 'dir') throw new SecureFsError('is_dir', `${p} is a directory`, { path: p });
-      const entries = new Map(this.core.state.entries);
       entries.delete(p);
       touchParent(entries, p, Date.now());
-      await this.core.commit(entries, e.type === 'file' ? [StoreCore.objectOf(e)] : []);
+      if (e.type === 'file') entries.release(StoreCore.objectOf(e));
     });
   }
 
@@ -448,17 +444,15 @@ export class SecureStore {
     const problem = symlinkTargetProblem(target);
     if (problem) throw new SecureFsError('invalid_argument', problem, { path: p });
     if (p === '/') throw new SecureFsError('exists', 'the root directory exists', { path: p });
-    await this.core.exclusive(async () => {
-      if (this.core.lookup(p)) throw new SecureFsError('exists', `${p} already exists`, { path: p });
+    await this.core.mutate((entries) => {
+      if (entries.lookup(p)) throw new SecureFsError('exists', `${p} already exists`, { path: p });
       const parent = parentOf(p);
-      const pe = this.core.lookup(parent);
+      const pe = entries.lookup(parent);
       if (!pe) throw new SecureFsError('not_found', `parent directory ${parent} does not exist`, { path: p });
       if (pe.type !== 'dir') throw new SecureFsError('not_dir', `${parent} is not a directory`, { path: p });
       const now = Date.now();
-      const entries = new Map(this.core.state.entries);
       entries.set(p, { type: 'symlink', target, mtimeMs: now, mode: SYMLINK_MODE });
       touchParent(entries, p, now);
-      await this.core.commit(entries);
     });
   }
 
@@ -475,35 +469,29 @@ export class SecureStore {
     const a = normalizePath(from);
     const b = normalizePath(to);
     if (a === '/' || b === '/') throw new SecureFsError('invalid_argument', 'cannot rename the root directory');
-    await this.core.exclusive(async () => {
-      const src = this.get(a);
+    await this.core.mutate((entries) => {
+      const src = this.get(a, entries);
       if (a === b) return;
       const bp = parentOf(b);
-      const bpe = this.core.lookup(bp);
+      const bpe = entries.lookup(bp);
       if (!bpe) throw new SecureFsError('not_found', `parent directory ${bp} does not exist`, { path: b });
       if (bpe.type !== 'dir') throw new SecureFsError('not_dir', `${bp} is not a directory`, { path: b });
       if (src.type === 'dir' && isWithin(b, a)) throw new SecureFsError('invalid_argument', `cannot move ${a} into itself`, { path: b });
-      const dst = this.core.lookup(b);
-      const release: string[] = [];
+      const dst = entries.lookup(b);
       if (dst) {
         // A symlink moves (and is replaced) like a file; neither side is followed.
         if (src.type !== 'dir' && dst.type === 'dir') throw new SecureFsError('is_dir', `${b} is a directory`, { path: b });
         if (src.type === 'dir' && dst.type !== 'dir') throw new SecureFsError('not_dir', `${b} is not a directory`, { path: b });
-        if (dst.type === 'dir' && this.core.children(b).length > 0) throw new SecureFsError('not_empty', `${b} is not empty`, { path: b });
-        if (dst.type === 'file') release.push(StoreCore.objectOf(dst));
+        if (dst.type === 'dir' && entries.children(b).length > 0) throw new SecureFsError('not_empty', `${b} is not empty`, { path: b });
+        if (dst.type === 'file') entries.release(StoreCore.objectOf(dst));
       }
-      const entries = new Map(this.core.state.entries);
       entries.delete(b);
-      for (const [k, v] of this.core.state.entries) {
-        if (isWithin(k, a)) {
-          entries.delete(k);
-          entries.set(b + k.slice(a.length), v);
-        }
-      }
+      const moving = [...entries.entries].filter(([k]) => isWithin(k, a));
+      for (const [k] of moving) entries.delete(k);
+      for (const [k, v] of moving) entries.set(b + k.slice(a.length), v);
       const now = Date.now();
       touchParent(entries, a, now);
       touchParent(entries, b, now);
-      await this.core.commit(entries, release);
     });
   }
 
@@ -518,16 +506,14 @@ export class SecureStore {
     const { mode, mtimeMs } = attrs;
     if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)) throw new SecureFsError('invalid_argument', 'mode must be 0..0o7777', { path: p });
     if (mtimeMs !== undefined && !Number.isFinite(mtimeMs)) throw new SecureFsError('invalid_argument', 'mtime must be a finite number', { path: p });
-    await this.core.exclusive(async () => {
-      const e = this.get(p);
-      const entries = new Map(this.core.state.entries);
+    await this.core.mutate((entries) => {
+      const e = this.get(p, entries);
       if (e.type === 'symlink') {
         if (mode !== undefined) throw new SecureFsError('invalid_argument', `${p} is a symbolic link: its mode cannot change`, { path: p });
         entries.set(p, { ...e, mtimeMs: mtimeMs ?? e.mtimeMs });
       } else {
         entries.set(p, { ...e, mode: mode ?? e.mode, mtimeMs: mtimeMs ?? e.mtimeMs });
       }
-      await this.core.commit(entries);
     });
   }
 

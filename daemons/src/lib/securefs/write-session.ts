@@ -8,7 +8,7 @@ import { deriveHeaderTagKey, FILE_ID_LEN } from './key-provider.js';
 import { ensureDir, fsyncDir, OBJECTS_DIR, objectRelPath, tmpRelPath } from './layout.js';
 import { parentOf } from './paths.js';
 import { randomBytes } from './rng.js';
-import { StoreCore } from './store-core.js';
+import { StoreCore, type Draft, type EntryView } from './store-core.js';
 
 export interface WriteOptions {
   /** POSIX permission bits recorded in the index (default 0o600). */
@@ -16,7 +16,7 @@ export interface WriteOptions {
 }
 
 /** Check that `path` may hold a file: parent is an existing directory, path is not a directory. */
-export function checkFileTarget(core: StoreCore, path: string): FileEntry | undefined {
+export function checkFileTarget(core: EntryView, path: string): FileEntry | undefined {
   if (path === '/') throw new SecureFsError('is_dir', 'cannot write to the root directory', { path });
   const parent = parentOf(path);
   const pe = core.entry(parent);
@@ -28,9 +28,10 @@ export function checkFileTarget(core: StoreCore, path: string): FileEntry | unde
 }
 
 /** Set the mtime of a path's parent directory entry (root has none). */
-export function touchParent(entries: Map<string, Entry>, path: string, now: number): void {
+export function touchParent(entries: Draft, path: string, now: number): void {
   const parent = parentOf(path);
-  const pe = entries.get(parent);
+  if (parent === '/') return;
+  const pe = entries.lookup(parent);
   if (pe?.type === 'dir') entries.set(parent, { ...pe, mtimeMs: now });
 }
 
@@ -107,8 +108,9 @@ export class WriteSession {
       await ensureDir(objDir, join(this.core.dir, OBJECTS_DIR));
       await rename(this.tmpAbs, join(this.core.dir, rel));
       await fsyncDir(objDir);
-      return await this.core.exclusive(async () => {
-        const prev = checkFileTarget(this.core, this.path); // the tree may have changed meanwhile
+      let committed!: FileEntry;
+      await this.core.mutate((entries) => {
+        const prev = checkFileTarget(entries, this.path); // the tree may have changed meanwhile
         const now = Date.now();
         const entry: FileEntry = {
           type: 'file',
@@ -120,13 +122,12 @@ export class WriteSession {
           mtimeMs: now,
           mode: this.opts.mode ?? (prev?.type === 'file' ? prev.mode : 0o600),
         };
-        const entries = new Map(this.core.state.entries);
         entries.set(this.path, entry);
         if (!prev) touchParent(entries, this.path, now);
-        const release = prev?.type === 'file' ? [StoreCore.objectOf(prev)] : [];
-        await this.core.commit(entries, release);
-        return entry;
+        if (prev?.type === 'file') entries.release(StoreCore.objectOf(prev));
+        committed = entry;
       });
+      return committed;
     } catch (e) {
       await this.fh.close().catch(() => undefined);
       await unlink(this.tmpAbs).catch(() => undefined);
