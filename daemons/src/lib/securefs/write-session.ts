@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { ObjectWriter } from './content-object.js';
 import { SecureFsError } from './errors.js';
 import { CHUNK_LOG2, encodeHeader, FORMAT_VERSION, NONCE_PREFIX_LEN, SUITE_XCHACHA_HKDF_HMAC } from './header.js';
-import type { Entry, FileEntry } from './index-file.js';
+import type { FileEntry } from './index-file.js';
 import { deriveHeaderTagKey, FILE_ID_LEN } from './key-provider.js';
 import { ensureDir, fsyncDir, OBJECTS_DIR, objectRelPath, tmpRelPath } from './layout.js';
 import { parentOf } from './paths.js';
