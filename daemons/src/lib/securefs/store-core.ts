@@ -92,6 +92,10 @@ export class Draft implements EntryView {
     }
     this.released.length = m.released;
   }
+  /** @internal Settles as the commit of this draft does (only for a draft with waiters). */
+  outcome(): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
   /** @internal Whether anything was staged after `m`. */
   changedSince(m: { undo: number; released: number }): boolean {
     return this.undo.length > m.undo || this.released.length > m.released;
@@ -175,7 +179,9 @@ export class StoreCore implements EntryView {
    * Group commit: while one commit is being written, the mutations that arrive are staged
    * together and committed by a single next one, so N concurrent changes cost about two index
    * writes instead of N. If a commit fails, its mutations reject with its error, and so do those
-   * staged on top of it (they were checked against a state that never came to be).
+   * staged on top of it (they were checked against a state that never came to be). A stage that
+   * refuses or changes nothing answers only once the state it read is durable; if that state
+   * fails to commit, the stage runs again against the state that is.
    */
   mutate(stage: (draft: Draft) => void): Promise<void> {
     try {
@@ -184,24 +190,33 @@ export class StoreCore implements EntryView {
       return Promise.reject(e);
     }
     const d = (this.draft ??= new Draft(new Map(this.inflight ?? this.state.entries)));
+    // What the stage is about to read that is not durable yet: the changes staged in this draft,
+    // else the commit being written (which this draft is based on), else nothing.
+    const staged = d.waiters.length > 0;
+    const writing = this.committing;
     const m = d.mark();
+    let refusal: { error: unknown } | null = null;
     try {
       const r: unknown = stage(d);
       if (r !== undefined) throw new Error('StoreCore.mutate: stage must be synchronous and return nothing');
     } catch (e) {
       d.rollback(m);
-      return Promise.reject(e);
+      refusal = { error: e };
     }
-    const changed = d.changedSince(m);
-    d.settle();
-    if (!changed && d.waiters.length === 0) {
-      // Nothing to commit: done once the state it was checked against is durable.
-      return this.committing ?? Promise.resolve();
+    if (refusal === null && d.changedSince(m)) {
+      d.settle();
+      return new Promise<void>((resolve, reject) => {
+        d.waiters.push({ resolve, reject });
+        this.kick();
+      });
     }
-    return new Promise<void>((resolve, reject) => {
-      d.waiters.push({ resolve, reject });
-      this.kick();
-    });
+    // Refused, or nothing to change. Either answer was read off `pending`: it stands once that
+    // state is durable. If that commit fails, the state it was read from never came to be, so the
+    // stage runs again against the state that is (it is synchronous and left nothing behind).
+    const answer = () => (refusal ? Promise.reject(refusal.error) : Promise.resolve());
+    const pending = staged ? d.outcome() : writing;
+    if (pending === null) return answer();
+    return pending.then(answer, () => this.mutate(stage));
   }
 
   private kick(): void {
@@ -211,23 +226,24 @@ export class StoreCore implements EntryView {
     this.inflight = d.entries;
     const committing = this.exclusive(() => this.commit(d.entries, d.released));
     this.committing = committing;
-    committing
-      .then(
-        () => {
-          for (const w of d.waiters) w.resolve();
-        },
-        (e: unknown) => {
-          for (const w of d.waiters) w.reject(e);
-          const next = this.draft;
-          this.draft = null;
-          for (const w of next?.waiters ?? []) w.reject(e);
-        },
-      )
-      .finally(() => {
+    // The commit is over before any waiter hears of it: a mutate() called from a waiter's
+    // callback is based on the state now current, never on the one that failed.
+    committing.then(
+      () => {
         this.committing = null;
         this.inflight = null;
+        for (const w of d.waiters) w.resolve();
         this.kick();
-      });
+      },
+      (e: unknown) => {
+        this.committing = null;
+        this.inflight = null;
+        const next = this.draft;
+        this.draft = null;
+        for (const w of d.waiters) w.reject(e);
+        for (const w of next?.waiters ?? []) w.reject(e);
+      },
+    );
   }
 
   /** Next unused version number for a file (never reuses one, even for concurrent writers). */
