@@ -235,6 +235,8 @@ export interface ObjectExpectation {
 /** Reads chunks of an authenticated object. Plaintext leaves only after its tag verified. */
 export class ChunkReader {
   readonly chunks: number;
+  /** One chunk of plaintext for partial-chunk reads (decryptRangeInto); wiped after each use. */
+  private scratch: Buffer | undefined;
 
   constructor(
     private readonly fh: FileHandle,
@@ -250,11 +252,15 @@ export class ChunkReader {
     return i === this.chunks - 1 ? this.plainLen - i * CHUNK_SIZE : CHUNK_SIZE;
   }
 
+  /** Stored bytes (ciphertext and tags) of chunks [first, last]. */
+  storedLen(first: number, last: number): number {
+    return (last - first) * STORED_CHUNK + this.chunkPlainLen(last) + TAG_LEN;
+  }
+
   /** Read the stored bytes of chunks [first, last] (inclusive) with one read; not yet authenticated. */
   async readRangeRaw(first: number, last: number, into?: Buffer): Promise<Buffer> {
     const start = HEADER_LEN + first * STORED_CHUNK;
-    let len = 0;
-    for (let i = first; i <= last; i++) len += this.chunkPlainLen(i) + TAG_LEN;
+    const len = this.storedLen(first, last);
     const buf = into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
     const { bytesRead } = await this.fh.read(buf, 0, len, start);
     if (bytesRead !== len) throw integrity('truncation', 'object ended early', { ...this.label, chunk: first });
@@ -322,6 +328,36 @@ export class ChunkReader {
     return at - outOff;
   }
 
+  /**
+   * Authenticate and decrypt chunks [first, last] of `buf` (their stored bytes), writing the
+   * plaintext bytes of [pos, end) they hold into `into` at (offset in file - pos). Whole chunks
+   * are decrypted straight into `into`; a partial one goes through a scratch chunk wiped after.
+   * On a forged chunk an integrity error is thrown (the caller wipes what this wrote).
+   */
+  decryptRangeInto(buf: Buffer, first: number, last: number, pos: number, end: number, into: Buffer): void {
+    let off = 0;
+    for (let i = first; i <= last; i++) {
+      const n = this.chunkPlainLen(i);
+      const c0 = i * CHUNK_SIZE;
+      const stored = buf.subarray(off, off + n + TAG_LEN);
+      off += n + TAG_LEN;
+      const a = Math.max(pos, c0);
+      const b = Math.min(end, c0 + n);
+      const final = i === this.chunks - 1;
+      let ok: boolean;
+      if (a === c0 && b === c0 + n) {
+        ok = this.cipher.openInto(i, final, stored, into.subarray(a - pos, b - pos));
+      } else {
+        const s = (this.scratch ??= Buffer.allocUnsafeSlow(CHUNK_SIZE));
+        ok = this.cipher.openInto(i, final, stored, s);
+        if (ok) s.copy(into, a - pos, a - c0, b - c0);
+        s.fill(0, 0, n);
+      }
+      this.stats.chunksDecrypted++;
+      if (!ok) throw integrity('chunk_tag', `chunk ${i} failed authentication`, { ...this.label, chunk: i });
+    }
+  }
+
   decryptBatch(buf: Buffer, first: number, last: number): Buffer[] {
     const out: Buffer[] = [];
     let off = 0;
@@ -340,6 +376,7 @@ export class ChunkReader {
   }
 
   destroy(): void {
+    this.scratch?.fill(0);
     this.cipher.destroy();
   }
 }

@@ -6,6 +6,7 @@ import { encodeIndex, indexHash, type DirEntry, type Entry, type FileEntry, type
 import type { KeyProvider } from './key-provider.js';
 import { atomicWrite, INDEX_FILE, OBJECT_RE, OBJECTS_DIR, objectRelPath, TMP_DIR } from './layout.js';
 import { parentOf } from './paths.js';
+import { ReadBuffers } from './range-reader.js';
 
 /** Wrap a key-provider failure as `locked` (keeps SecureFsErrors as they are). */
 export async function fromProvider<T>(what: string, f: () => Promise<T>): Promise<T> {
@@ -109,6 +110,8 @@ export class Draft implements EntryView {
 /** Shared state of an open store: index, keys, commit protocol, object pinning and GC. */
 export class StoreCore implements EntryView {
   readonly stats: CryptoStats = { chunksEncrypted: 0, chunksDecrypted: 0 };
+  /** Stored-bytes buffers of this store's FileReaders (see range-reader.ts). */
+  readonly readBuffers = new ReadBuffers();
   private readonly fileKeys = new Map<string, Buffer>();
   private readonly reservedVersions = new Map<string, number>();
   private readonly pins = new Map<string, number>();
@@ -397,5 +400,6 @@ export class StoreCore implements EntryView {
     for (const k of this.fileKeys.values()) k.fill(0);
     this.fileKeys.clear();
     this.kIndex.fill(0);
+    this.readBuffers.clear();
   }
 }

@@ -9,6 +9,7 @@ import type { KeyProvider } from './key-provider.js';
 import { openObject, type OpenedObject } from './object-open.js';
 import { normalizePath, parentOf, baseName, isWithin } from './paths.js';
 import type { PersistenceInfo } from './persistence.js';
+import { RangeReader } from './range-reader.js';
 import { StoreCore, type EntryView } from './store-core.js';
 import { checkPersistence, initStore, loadIndex, type CreateStoreOptions } from './store-open.js';
 import { checkFileTarget, touchParent, WriteSession, type WriteOptions } from './write-session.js';
@@ -277,6 +278,7 @@ export class SecureStore {
     }
     const core = this.core;
     const readers = this.readers;
+    const ranges = new RangeReader(obj.reader, e.size, core.readBuffers);
     let closed = false;
     // Reads in flight: the object (and its key) is destroyed only once none is left, so a
     // close never makes a running read decrypt with a wiped key (a false tamper alarm).
@@ -291,22 +293,9 @@ export class SecureStore {
       async read(pos: number, length: number, into: Buffer): Promise<number> {
         if (closed) throw new SecureFsError('closed', 'reader is closed', { path: p });
         core.live();
-        const end = Math.min(e.size, pos + Math.min(length, into.length));
-        if (pos < 0 || end <= pos) return 0;
-        const first = Math.floor(pos / CHUNK_SIZE);
-        const last = Math.floor((end - 1) / CHUNK_SIZE);
-        const r = obj.reader;
         inflight++;
         try {
-          const raw = await r.readRangeRaw(first, last);
-          const pt = Buffer.allocUnsafe(raw.length - (last - first + 1) * TAG_LEN);
-          try {
-            r.decryptInto(raw, first, last, pt, 0);
-            const base = first * CHUNK_SIZE;
-            return pt.copy(into, 0, pos - base, end - base);
-          } finally {
-            pt.fill(0);
-          }
+          return await ranges.read(pos, length, into);
         } finally {
           if (--inflight === 0 && idle) idle();
         }
@@ -316,6 +305,7 @@ export class SecureStore {
           closed = true;
           readers.delete(reader);
           if (inflight > 0) await new Promise<void>((r) => (idle = r));
+          await ranges.settle(); // read-ahead still in flight
           try {
             await obj.close();
           } finally {
