@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHUNK_SIZE, HEADER_LEN } from './header.js';
-import { STORED_CHUNK } from './content-object.js';
+import { ChunkReader, STORED_CHUNK } from './content-object.js';
 import { InsecureTestRng } from './insecure-test-rng.js';
 import { storeDirs } from './insecure-test-support.js';
 import { objectRelPath } from './layout.js';
@@ -91,6 +91,48 @@ describe('FileReader ranged reads (range-reader.ts)', () => {
     // The chunks after it still read.
     expect(await r.read(3 * CHUNK_SIZE, CHUNK_SIZE, into)).toBe(CHUNK_SIZE);
     expect(into.equals(data.subarray(3 * CHUNK_SIZE, 4 * CHUNK_SIZE))).toBe(true);
+    await r.close();
+    await store.close();
+  });
+
+  it('a read that fails for any reason hands out nothing, also the batches before the failure', async () => {
+    const { store, object } = await fileWith('truncated');
+    const r = await store.openReader('/f');
+    const bytes = await readFile(object);
+    await writeFile(object, bytes.subarray(0, HEADER_LEN + 20 * STORED_CHUNK + 100)); // cut inside chunk 20
+    const into = Buffer.alloc(2 << 20, 0xaa);
+    await expect(r.read(0, into.length, into)).rejects.toMatchObject({ code: 'integrity', kind: 'truncation' });
+    expect(into.every((b) => b === 0)).toBe(true);
+    await r.close();
+    await store.close();
+  });
+
+  it('small sequential reads that end inside a chunk do not read their chunks from storage a third time', async () => {
+    const { store, data } = await fileWith('small-steps');
+    const r = await store.openReader('/f');
+    const spans = vi.spyOn(ChunkReader.prototype, 'readRangeRaw');
+    const into = Buffer.alloc(100_000);
+    const upto = 20 * CHUNK_SIZE;
+    for (let pos = 0; pos < upto; pos += into.length) {
+      const n = await r.read(pos, into.length, into);
+      expect(into.subarray(0, n).equals(data.subarray(pos, pos + n))).toBe(true);
+    }
+    const chunksRead = spans.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+    // Each read of 100 000 bytes covers 2-3 chunks and shares one with the read before it,
+    // which is read once more: about 1.7 reads of every chunk, as with no read-ahead at all. A
+    // read-ahead that began after the shared chunk, or spanned more than the next read needs,
+    // made it 2.2-2.9.
+    expect(chunksRead / (upto / CHUNK_SIZE)).toBeLessThan(1.9);
+    await r.close();
+    await store.close();
+  });
+
+  it('refuses a position or length that is not an integer', async () => {
+    const { store } = await fileWith('not-integer');
+    const r = await store.openReader('/f');
+    for (const [pos, len] of [[0.5, 10], [0, 10.5], [Number.NaN, 10], [0, Number.NaN], [2 ** 53, 10]]) {
+      await expect(r.read(pos!, len!, Buffer.alloc(16))).rejects.toMatchObject({ code: 'invalid_argument' });
+    }
     await r.close();
     await store.close();
   });

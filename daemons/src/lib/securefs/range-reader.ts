@@ -1,5 +1,6 @@
 import { CHUNK_SIZE } from './header.js';
 import { BATCH_CHUNKS, type ChunkReader } from './content-object.js';
+import { SecureFsError } from './errors.js';
 
 /** Read-ahead is kept for at most this many chunks (1 MiB of plaintext). */
 const MAX_AHEAD_CHUNKS = BATCH_CHUNKS;
@@ -83,6 +84,9 @@ export class RangeReader {
   ) {}
 
   async read(pos: number, length: number, into: Buffer): Promise<number> {
+    if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(length)) {
+      throw new SecureFsError('invalid_argument', `read: position and length must be integers (got ${pos}, ${length})`);
+    }
     const end = Math.min(this.size, pos + Math.min(length, into.length));
     if (pos < 0 || end <= pos) return 0;
     const sequential = pos === this.nextPos;
@@ -90,35 +94,46 @@ export class RangeReader {
     const first = Math.floor(pos / CHUNK_SIZE);
     const last = Math.floor((end - 1) / CHUNK_SIZE);
     let f = this.take(first, Math.min(last, first + BATCH_CHUNKS - 1));
-    for (;;) {
-      const raw = await f.raw;
-      const done = f;
-      const next = done.last + 1;
-      // The next batch of this read, or (for a sequential reader) the same span after it, is
-      // read while this one is decrypted.
-      if (next <= last) f = this.fetch(next, Math.min(last, next + BATCH_CHUNKS - 1));
-      else if (sequential && !this.ahead && next < this.r.chunks) {
-        this.ahead = this.fetch(next, Math.min(this.r.chunks - 1, next + Math.min(last - first, MAX_AHEAD_CHUNKS - 1)));
-        this.buffers.hold(this);
+    try {
+      for (;;) {
+        const raw = await f.raw;
+        const done = f;
+        // A read-ahead may hold more chunks than this read needs: only those it covers are decrypted.
+        const upto = Math.min(done.last, last);
+        const next = upto + 1;
+        // The next batch of this read, or (for a sequential reader) the same span after it, is
+        // read while this one is decrypted. The next read starts in the chunk holding `end`.
+        if (next <= last) f = this.fetch(next, Math.min(last, next + BATCH_CHUNKS - 1));
+        else if (sequential && !this.ahead) this.readAhead(end, end - pos);
+        try {
+          this.r.decryptRangeInto(raw, done.first, upto, pos, end, into);
+        } finally {
+          this.buffers.put(done.buf);
+        }
+        if (next > last) return end - pos;
       }
-      try {
-        this.r.decryptRangeInto(raw, done.first, done.last, pos, end, into);
-      } catch (e) {
-        // Nothing of a read that failed authentication is handed out. A batch still in
-        // flight is left to finish (settle() waits for it).
-        into.fill(0, 0, end - pos);
-        throw e;
-      } finally {
-        this.buffers.put(done.buf);
-      }
-      if (next > last) return end - pos;
+    } catch (e) {
+      // A read that fails hands out nothing: not the plaintext of the batches before a forged
+      // chunk, nor that of those before a short or failed read. A batch still in flight is left
+      // to finish (settle() waits for it); its buffer is dropped.
+      into.fill(0, 0, end - pos);
+      throw e;
     }
   }
 
-  /** The read-ahead if it is exactly this span, else a new read. */
+  /** Read ahead the chunks a read of `length` bytes at `pos` will need (at most MAX_AHEAD_CHUNKS). */
+  private readAhead(pos: number, length: number): void {
+    const first = Math.floor(pos / CHUNK_SIZE);
+    if (first >= this.r.chunks) return;
+    const last = Math.min(this.r.chunks - 1, Math.floor((pos + length - 1) / CHUNK_SIZE), first + MAX_AHEAD_CHUNKS - 1);
+    this.ahead = this.fetch(first, last);
+    this.buffers.hold(this);
+  }
+
+  /** The read-ahead if it starts at `first` (it may end before or after `last`), else a new read of [first, last]. */
   private take(first: number, last: number): Fetch {
     const a = this.ahead;
-    if (a && a.first === first && a.last === last) {
+    if (a && a.first === first) {
       this.ahead = null;
       this.buffers.release(this);
       return a;
