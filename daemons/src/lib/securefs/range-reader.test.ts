@@ -127,6 +127,28 @@ describe('FileReader ranged reads (range-reader.ts)', () => {
     await store.close();
   });
 
+  it('a sequential reader whose requests arrive two at a time, out of order, is served from read-ahead windows; each chunk is read from storage about once', async () => {
+    const { store, data } = await fileWith('out-of-order');
+    const r = await store.openReader('/f');
+    const spans = vi.spyOn(ChunkReader.prototype, 'readRangeRaw');
+    const step = 2 * CHUNK_SIZE; // what the FUSE mount is asked for
+    const bufs = [Buffer.alloc(step), Buffer.alloc(step)];
+    for (let pos = 0; pos < SIZE; pos += 2 * step) {
+      // The later request first, as a file system may hand them over.
+      const [n2, n1] = await Promise.all([r.read(pos + step, step, bufs[1]!), r.read(pos, step, bufs[0]!)]);
+      expect(bufs[0]!.subarray(0, n1).equals(data.subarray(pos, pos + n1))).toBe(true);
+      expect(bufs[1]!.subarray(0, n2).equals(data.subarray(pos + step, pos + step + n2))).toBe(true);
+    }
+    const chunks = Math.ceil(SIZE / CHUNK_SIZE);
+    const chunksRead = spans.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+    expect(chunksRead / chunks).toBeLessThan(1.3);
+    // Served from read-ahead windows of 16 chunks, not fetched request by request.
+    const requests = Math.ceil(SIZE / step);
+    expect(spans.mock.calls.length).toBeLessThan(requests / 3);
+    await r.close();
+    await store.close();
+  });
+
   it('refuses a position or length that is not an integer', async () => {
     const { store } = await fileWith('not-integer');
     const r = await store.openReader('/f');

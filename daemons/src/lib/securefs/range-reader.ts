@@ -1,5 +1,5 @@
 import { CHUNK_SIZE } from './header.js';
-import { BATCH_CHUNKS, type ChunkReader } from './content-object.js';
+import { BATCH_CHUNKS, STORED_CHUNK, type ChunkReader } from './content-object.js';
 import { SecureFsError } from './errors.js';
 
 /** Read-ahead is kept for at most this many chunks (1 MiB of plaintext). */
@@ -18,7 +18,7 @@ export class ReadBuffers {
 
   constructor(
     private readonly maxFree = 8,
-    private readonly maxAhead = 16,
+    private readonly maxAhead = 8,
   ) {}
 
   get(len: number): Buffer {
@@ -52,28 +52,38 @@ export class ReadBuffers {
   }
 }
 
-interface Fetch {
+/** Stored bytes of chunks [first, last] being read into `buf`, and who is using them. */
+interface Span {
   first: number;
   last: number;
-  /** The buffer read into (returned to the pool after use); `raw` is its used part. */
   buf: Buffer;
   raw: Promise<Buffer>;
+  /** Reads decrypting from it right now. */
+  users: number;
+  /** No longer handed to new reads; its buffer goes back to the pool once unused and read. */
+  retired: boolean;
 }
 
 /**
  * Ranged reads of one opened object into caller-owned buffers, the way a file system serves
- * `read(2)`: whole chunks are authenticated and decrypted straight into the caller's buffer
- * (only a partial first or last chunk goes through a scratch chunk); the stored bytes are read
- * into buffers this reader reuses; a long range is read in batches with the next batch's I/O in
- * flight while one is decrypted; and when a read starts where the previous one ended, the same
- * span after it is read ahead (ciphertext only: nothing leaves before its tag verified).
+ * `read(2)`:
+ * - whole chunks are authenticated and decrypted straight into the caller's buffer (only a
+ *   partial first or last chunk goes through a scratch chunk); nothing leaves before its tag
+ *   verified, and a read that fails wipes what it wrote;
+ * - stored bytes are read into buffers shared by the store's readers (ReadBuffers);
+ * - a long range is read in batches, the next batch's I/O in flight while one is decrypted;
+ * - sequential reads are served from a read-ahead window of up to MAX_AHEAD_CHUNKS stored
+ *   chunks, and the window after it is fetched once a read passes the middle of the current
+ *   one, so the next reads find their bytes already read (ciphertext only) however small they
+ *   are. A read that does not continue the previous one drops the windows.
  *
  * Reads may run concurrently. `settle()` resolves once no read of the object is in flight, so the
  * caller can close the file handle under none.
  */
 export class RangeReader {
-  private ahead: Fetch | null = null;
-  /** Where the last read ended: a read starting here is sequential. */
+  /** Read-ahead windows, in file order (at most three: one just left behind, the current one, the next). */
+  private windows: Span[] = [];
+  /** How far sequential reading got (the furthest end of a sequential read), or where the last read ended. */
   private nextPos = -1;
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -89,72 +99,111 @@ export class RangeReader {
     }
     const end = Math.min(this.size, pos + Math.min(length, into.length));
     if (pos < 0 || end <= pos) return 0;
-    const sequential = pos === this.nextPos;
-    this.nextPos = end;
     const first = Math.floor(pos / CHUNK_SIZE);
     const last = Math.floor((end - 1) / CHUNK_SIZE);
-    let f = this.take(first, Math.min(last, first + BATCH_CHUNKS - 1));
+    // Sequential: it starts within two requests of where the reading got to, or falls in or just
+    // behind the windows (a file system hands a sequential reader's requests over a few at a
+    // time, not always in order).
+    const w0 = this.windows[0];
+    const near = w0 !== undefined && first >= w0.first - MAX_AHEAD_CHUNKS && first <= this.windows[this.windows.length - 1]!.last + 1;
+    const sequential = near || (this.nextPos >= 0 && Math.abs(pos - this.nextPos) <= 2 * (end - pos));
+    if (sequential) this.readAhead(first, last);
+    else this.dropAhead();
+    this.nextPos = sequential ? Math.max(this.nextPos, end) : end;
+    let from = first;
+    let cur = this.span(from, last);
+    let held: Span | null = null;
     try {
       for (;;) {
-        const raw = await f.raw;
-        const done = f;
-        // A read-ahead may hold more chunks than this read needs: only those it covers are decrypted.
-        const upto = Math.min(done.last, last);
-        const next = upto + 1;
-        // The next batch of this read, or (for a sequential reader) the same span after it, is
-        // read while this one is decrypted. The next read starts in the chunk holding `end`.
-        if (next <= last) f = this.fetch(next, Math.min(last, next + BATCH_CHUNKS - 1));
-        else if (sequential && !this.ahead) this.readAhead(end, end - pos);
-        try {
-          this.r.decryptRangeInto(raw, done.first, upto, pos, end, into);
-        } finally {
-          this.buffers.put(done.buf);
-        }
-        if (next > last) return end - pos;
+        held = cur;
+        cur.users++;
+        const raw = await cur.raw;
+        const upto = Math.min(cur.last, last);
+        // The next batch of this read is read while this one is decrypted.
+        const next = upto < last ? this.span(upto + 1, last) : null;
+        this.r.decryptRangeInto(raw.subarray((from - cur.first) * STORED_CHUNK), from, upto, pos, end, into);
+        held = null;
+        cur.users--;
+        this.release(cur);
+        if (!next) return end - pos;
+        cur = next;
+        from = upto + 1;
       }
     } catch (e) {
       // A read that fails hands out nothing: not the plaintext of the batches before a forged
       // chunk, nor that of those before a short or failed read. A batch still in flight is left
-      // to finish (settle() waits for it); its buffer is dropped.
+      // to finish (settle() waits for it).
       into.fill(0, 0, end - pos);
       throw e;
+    } finally {
+      if (held) {
+        held.users--;
+        this.release(held);
+      }
     }
   }
 
-  /** Read ahead the chunks a read of `length` bytes at `pos` will need (at most MAX_AHEAD_CHUNKS). */
-  private readAhead(pos: number, length: number): void {
-    const first = Math.floor(pos / CHUNK_SIZE);
-    if (first >= this.r.chunks) return;
-    const last = Math.min(this.r.chunks - 1, Math.floor((pos + length - 1) / CHUNK_SIZE), first + MAX_AHEAD_CHUNKS - 1);
-    this.ahead = this.fetch(first, last);
+  /** A window holding chunk `from`, else a new single-use span [from, min(last, from + batch)]. */
+  private span(from: number, last: number): Span {
+    const w = this.windows.find((x) => x.first <= from && from <= x.last);
+    if (w) return w;
+    const s = this.fetch(from, Math.min(last, from + BATCH_CHUNKS - 1));
+    s.retired = true; // used by this read only
+    return s;
+  }
+
+  /**
+   * Keep the read-ahead windows in step with a sequential read of chunks [first, last]: drop
+   * the windows well behind it, make sure one holds `first`, and once the read passes the
+   * middle of the last window, fetch the window after it.
+   */
+  private readAhead(first: number, last: number): void {
+    const size = MAX_AHEAD_CHUNKS;
+    // Windows the reader has left behind by more than a request or two are done with.
+    for (const w of this.windows) if (w.last < first - 2) this.retire(w);
+    this.windows = this.windows.filter((w) => !w.retired);
+    const tail = this.windows[this.windows.length - 1];
+    if (!tail || first > tail.last + 1) {
+      // Past every window (or none yet): start one here.
+      this.dropAhead();
+      this.windows.push(this.fetch(first, Math.min(this.r.chunks - 1, first + size - 1)));
+    } else if (first < this.windows[0]!.first) {
+      return; // a late request behind the windows: served on its own, the windows stay
+    }
+    const t = this.windows[this.windows.length - 1]!;
+    const half = t.first + Math.floor((t.last - t.first) / 2);
+    if (this.windows.length < 3 && last >= half && t.last + 1 < this.r.chunks) {
+      this.windows.push(this.fetch(t.last + 1, Math.min(this.r.chunks - 1, t.last + size)));
+    }
     this.buffers.hold(this);
   }
 
-  /** The read-ahead if it starts at `first` (it may end before or after `last`), else a new read of [first, last]. */
-  private take(first: number, last: number): Fetch {
-    const a = this.ahead;
-    if (a && a.first === first) {
-      this.ahead = null;
-      this.buffers.release(this);
-      return a;
-    }
-    this.dropAhead();
-    return this.fetch(first, last);
+  /** Forget the read-ahead windows (their buffers are reused once no read uses them). */
+  dropAhead(): void {
+    if (this.windows.length === 0) return;
+    for (const w of this.windows) this.retire(w);
+    this.windows = [];
+    this.buffers.release(this);
   }
 
-  /** Forget the read-ahead (its buffer is reused once its read is over). */
-  dropAhead(): void {
-    const a = this.ahead;
-    if (!a) return;
-    this.ahead = null;
-    this.buffers.release(this);
-    void a.raw.then(
-      () => this.buffers.put(a.buf),
+  private retire(s: Span): void {
+    s.retired = true;
+    this.release(s);
+  }
+
+  /** Back to the pool once retired, unused, and no longer being read into. */
+  private release(s: Span): void {
+    if (!s.retired || s.users > 0) return;
+    const buf = s.buf;
+    s.buf = EMPTY; // never given back twice
+    if (buf === EMPTY) return;
+    void s.raw.then(
+      () => this.buffers.put(buf),
       () => undefined,
     );
   }
 
-  private fetch(first: number, last: number): Fetch {
+  private fetch(first: number, last: number): Span {
     const buf = this.buffers.get(this.r.storedLen(first, last));
     const raw = this.r.readRangeRaw(first, last, buf);
     const tracked = raw.then(
@@ -163,7 +212,7 @@ export class RangeReader {
     );
     this.inflight.add(tracked);
     void tracked.then(() => this.inflight.delete(tracked));
-    return { first, last, buf, raw };
+    return { first, last, buf, raw, users: 0, retired: false };
   }
 
   /** Resolves once no read of the object is in flight (the read-ahead is dropped). */
@@ -172,3 +221,5 @@ export class RangeReader {
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
