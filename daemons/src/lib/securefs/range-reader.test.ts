@@ -149,6 +149,79 @@ describe('FileReader ranged reads (range-reader.ts)', () => {
     await store.close();
   });
 
+  it('more sequential readers than may hold read-ahead do not take each other\'s windows away', async () => {
+    const { store, data } = await fileWith('many-readers');
+    const readers = await Promise.all(Array.from({ length: 12 }, () => store.openReader('/f')));
+    const spans = vi.spyOn(ChunkReader.prototype, 'readRangeRaw');
+    const step = 4096;
+    const upto = 8 * CHUNK_SIZE;
+    const bufs = readers.map(() => Buffer.alloc(step));
+    for (let pos = 0; pos < upto; pos += step) {
+      await Promise.all(readers.map((r, i) => r.read(pos, step, bufs[i]!)));
+      for (const b of bufs) expect(b.equals(data.subarray(pos, pos + step))).toBe(true);
+    }
+    const chunksRead = spans.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+    // 8 readers get windows: about 8-10 chunks each. The other 4 read the chunk of each 4 KiB
+    // read, as with no read-ahead: 16 per chunk, 128 each (about 630 in all). Evicting each
+    // other in turn cost about 195 per chunk: some 18 000.
+    expect(chunksRead).toBeLessThan(800);
+    for (const r of readers) await r.close();
+    await store.close();
+  });
+
+  it('two sequential streams on one reader, interleaved, each keep their read-ahead', async () => {
+    const { store, data } = await fileWith('two-streams');
+    const r = await store.openReader('/f');
+    const spans = vi.spyOn(ChunkReader.prototype, 'readRangeRaw');
+    const step = 4096;
+    const starts = [0, 20 * CHUNK_SIZE];
+    const into = Buffer.alloc(step);
+    const span = 8 * CHUNK_SIZE;
+    for (let k = 0; k < span; k += 2 * step) {
+      for (const s of starts) {
+        for (const off of [k, k + step]) {
+          // AABB: two reads of one stream, then two of the other
+          expect(await r.read(s + off, step, into)).toBe(step);
+          expect(into.equals(data.subarray(s + off, s + off + step))).toBe(true);
+        }
+      }
+    }
+    const chunksRead = spans.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+    // 16 chunks needed; a single shared position made it about 131 per chunk needed.
+    expect(chunksRead / 16).toBeLessThan(2);
+    await r.close();
+    await store.close();
+  });
+
+  it('a read-ahead window whose read failed is not kept: the next read of those chunks reads them again', async () => {
+    const { store, data } = await fileWith('window-fails');
+    const r = await store.openReader('/f');
+    const into = Buffer.alloc(2 * CHUNK_SIZE);
+    await r.read(0, into.length, into);
+    const orig = ChunkReader.prototype.readRangeRaw;
+    let failed = 0;
+    vi.spyOn(ChunkReader.prototype, 'readRangeRaw').mockImplementation(function (this: ChunkReader, first, last, buf) {
+      if (failed === 0 && first >= 2) {
+        failed++;
+        return Promise.reject(Object.assign(new Error('EIO (injected)'), { code: 'EIO' }));
+      }
+      return orig.call(this, first, last, buf);
+    });
+    const results: Array<'ok' | 'failed'> = [];
+    for (let pos = into.length; pos < 12 * CHUNK_SIZE; pos += into.length) {
+      const ok = await r.read(pos, into.length, into).then(
+        (n) => n === into.length && into.equals(data.subarray(pos, pos + n)),
+        () => false,
+      );
+      results.push(ok ? 'ok' : 'failed');
+    }
+    expect(failed).toBe(1);
+    expect(results.filter((x) => x === 'failed').length).toBeLessThanOrEqual(1);
+    expect(results.at(-1)).toBe('ok');
+    await r.close();
+    await store.close();
+  });
+
   it('refuses a position or length that is not an integer', async () => {
     const { store } = await fileWith('not-integer');
     const r = await store.openReader('/f');
@@ -188,28 +261,40 @@ describe('FileReader ranged reads (range-reader.ts)', () => {
 });
 
 describe('ReadBuffers', () => {
-  it('reuses a free buffer that is large enough, and keeps at most maxFree', () => {
+  const POOLED = 16 * STORED_CHUNK;
+
+  it('pools buffers of one size only, so a small read never takes the place of a window; keeps at most maxFree', () => {
     const b = new ReadBuffers(2, 4);
-    const big = b.get(1000);
-    b.put(big);
-    expect(b.get(10)).toBe(big);
-    expect(b.get(10)).not.toBe(big);
-    b.put(Buffer.alloc(1));
-    b.put(Buffer.alloc(1));
-    b.put(big);
-    expect(b.get(500)).not.toBe(big); // the third one was not kept
+    const one = b.get(10);
+    expect(one.length).toBe(POOLED);
+    b.put(one);
+    expect(b.get(100_000)).toBe(one);
+    b.put(Buffer.alloc(116)); // not pooled
+    expect(b.get(10)).not.toBe(one);
+    const big = b.get(POOLED + 1);
+    expect(big.length).toBe(POOLED + 1);
+    b.put(big); // not pooled either
+    const [x, y, z] = [b.get(1), b.get(1), b.get(1)];
+    b.put(x);
+    b.put(y);
+    b.put(z); // a third free one is not kept
+    expect([b.get(1), b.get(1), b.get(1)].filter((k) => k === x || k === y || k === z)).toHaveLength(2);
   });
 
-  it('at most maxAhead readers hold a read-ahead: the one that read least recently drops its own', () => {
-    const b = new ReadBuffers(8, 2);
-    const readers = [0, 1, 2].map(() => ({ dropAhead: vi.fn() }) as unknown as RangeReader & { dropAhead: ReturnType<typeof vi.fn> });
-    b.hold(readers[0]!);
-    b.hold(readers[1]!);
-    b.hold(readers[0]!); // read again: now the most recent
-    b.hold(readers[2]!);
-    expect(readers.map((r) => r.dropAhead.mock.calls.length)).toEqual([0, 1, 0]);
-    b.release(readers[0]!);
-    b.hold(readers[1]!);
-    expect(readers.map((r) => r.dropAhead.mock.calls.length)).toEqual([0, 1, 0]);
+  it('at most maxAhead readers hold read-ahead; another gets it only from one idle for a while', () => {
+    let now = 0;
+    const b = new ReadBuffers(8, 2, () => now);
+    const [r0, r1, r2] = [0, 1, 2].map(() => ({ dropAhead: vi.fn() }) as unknown as RangeReader & { dropAhead: ReturnType<typeof vi.fn> });
+    expect(b.hold(r0!)).toBe(true);
+    now = 100;
+    expect(b.hold(r1!)).toBe(true);
+    now = 1000;
+    expect(b.hold(r2!)).toBe(false); // both holders read recently: r2 reads without read-ahead
+    expect(b.hold(r0!)).toBe(true); // a holder keeps its place
+    now = 2500;
+    expect(b.hold(r2!)).toBe(true); // r1 has been idle for 2.4 s: it gives way
+    expect([r0!, r1!, r2!].map((r) => r.dropAhead.mock.calls.length)).toEqual([0, 1, 0]);
+    b.release(r0!);
+    expect(b.hold(r1!)).toBe(true);
   });
 });

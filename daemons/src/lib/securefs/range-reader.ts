@@ -2,45 +2,57 @@ import { CHUNK_SIZE } from './header.js';
 import { BATCH_CHUNKS, STORED_CHUNK, type ChunkReader } from './content-object.js';
 import { SecureFsError } from './errors.js';
 
-/** Read-ahead is kept for at most this many chunks (1 MiB of plaintext). */
-const MAX_AHEAD_CHUNKS = BATCH_CHUNKS;
+/** A read-ahead window holds at most this many chunks (1 MiB of plaintext). */
+const MAX_WINDOW_CHUNKS = BATCH_CHUNKS;
+/** Sequential streams tracked per reader (a file read through several descriptors at once). */
+const MAX_STREAMS = 3;
+/** Every pooled buffer has this size: any span (a batch or a window) fits in one. */
+const POOLED_LEN = BATCH_CHUNKS * STORED_CHUNK;
+/** A reader holding read-ahead that has not read for this long may lose it to another. */
+const HOLD_IDLE_MS = 2000;
 
 /**
- * Buffers for stored bytes, shared by the readers of one store: freed ones are reused (fresh
- * memory costs a page fault per 4 KiB on first touch, about a fifth of decrypting it), at most
- * `maxFree` are kept, and at most `maxAhead` readers hold a read-ahead at once (the one that
- * read least recently drops its own), so memory stays bounded however many files are open.
- * They only ever hold ciphertext.
+ * Buffers for stored bytes, shared by the readers of one store. Freed ones are reused (fresh
+ * memory costs a page fault per 4 KiB on first touch, about a fifth of decrypting it); all
+ * pooled buffers have one size, so a small file's read never takes the place of a window's
+ * buffer; at most `maxFree` are kept. At most `maxAhead` readers hold read-ahead windows at
+ * once: another reader gets windows only when one of them has been idle for a while, so that
+ * many readers at once never take each other's windows away before they are used. They only
+ * ever hold ciphertext.
  */
 export class ReadBuffers {
   private readonly free: Buffer[] = [];
-  private readonly holders = new Set<RangeReader>();
+  /** Readers holding windows, with when each last read (oldest first). */
+  private readonly holders = new Map<RangeReader, number>();
 
   constructor(
     private readonly maxFree = 8,
     private readonly maxAhead = 8,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   get(len: number): Buffer {
-    for (let i = this.free.length - 1; i >= 0; i--) {
-      if (this.free[i]!.length >= len) return this.free.splice(i, 1)[0]!;
-    }
-    return Buffer.allocUnsafeSlow(len);
+    if (len > POOLED_LEN) return Buffer.allocUnsafeSlow(len);
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(POOLED_LEN);
   }
 
   put(b: Buffer): void {
-    if (this.free.length < this.maxFree) this.free.push(b);
+    if (b.length === POOLED_LEN && this.free.length < this.maxFree) this.free.push(b);
   }
 
-  /** `r` now holds a read-ahead. */
-  hold(r: RangeReader): void {
-    this.holders.delete(r);
-    this.holders.add(r);
-    for (const old of this.holders) {
-      if (this.holders.size <= this.maxAhead) break;
-      this.holders.delete(old);
-      old.dropAhead();
+  /** `r` wants to hold read-ahead windows: true if it may (it already does, a place is free, or it takes an idle holder's). */
+  hold(r: RangeReader): boolean {
+    const t = this.now();
+    if (this.holders.delete(r) || this.holders.size < this.maxAhead) {
+      this.holders.set(r, t);
+      return true;
     }
+    const [oldest, at] = this.holders.entries().next().value as [RangeReader, number];
+    if (t - at < HOLD_IDLE_MS) return false;
+    this.holders.delete(oldest);
+    oldest.dropAhead();
+    this.holders.set(r, t);
+    return true;
   }
 
   release(r: RangeReader): void {
@@ -64,6 +76,16 @@ interface Span {
   retired: boolean;
 }
 
+/** One sequential reader of the file: how far it got, and what is read ahead for it. */
+interface Stream {
+  /** The furthest end of its reads. */
+  pos: number;
+  /** Read-ahead windows, in file order (at most three: one just left behind, the current one, the next). */
+  windows: Span[];
+  /** Chunks in its next window: it starts small and doubles up to MAX_WINDOW_CHUNKS. */
+  size: number;
+}
+
 /**
  * Ranged reads of one opened object into caller-owned buffers, the way a file system serves
  * `read(2)`:
@@ -72,19 +94,21 @@ interface Span {
  *   verified, and a read that fails wipes what it wrote;
  * - stored bytes are read into buffers shared by the store's readers (ReadBuffers);
  * - a long range is read in batches, the next batch's I/O in flight while one is decrypted;
- * - sequential reads are served from a read-ahead window of up to MAX_AHEAD_CHUNKS stored
- *   chunks, and the window after it is fetched once a read passes the middle of the current
- *   one, so the next reads find their bytes already read (ciphertext only) however small they
- *   are. A read that does not continue the previous one drops the windows.
+ * - sequential streams (up to MAX_STREAMS at once, e.g. one file read through two descriptors)
+ *   are each served from read-ahead windows. A stream's first window is small and each next one
+ *   twice as large, up to MAX_WINDOW_CHUNKS; the next window is fetched once a read passes the
+ *   middle of the last one, so small reads find their bytes already read (ciphertext only). A
+ *   read counts as continuing a stream if it starts within two requests of where the stream got
+ *   to, or in or just behind its windows: a file system hands a sequential reader's requests
+ *   over a few at a time, not always in order. Any other read starts a new stream (the least
+ *   recently used one is forgotten) and reads only the chunks it covers.
  *
  * Reads may run concurrently. `settle()` resolves once no read of the object is in flight, so the
  * caller can close the file handle under none.
  */
 export class RangeReader {
-  /** Read-ahead windows, in file order (at most three: one just left behind, the current one, the next). */
-  private windows: Span[] = [];
-  /** How far sequential reading got (the furthest end of a sequential read), or where the last read ended. */
-  private nextPos = -1;
+  /** Most recently used last. */
+  private streams: Stream[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
@@ -101,15 +125,8 @@ export class RangeReader {
     if (pos < 0 || end <= pos) return 0;
     const first = Math.floor(pos / CHUNK_SIZE);
     const last = Math.floor((end - 1) / CHUNK_SIZE);
-    // Sequential: it starts within two requests of where the reading got to, or falls in or just
-    // behind the windows (a file system hands a sequential reader's requests over a few at a
-    // time, not always in order).
-    const w0 = this.windows[0];
-    const near = w0 !== undefined && first >= w0.first - MAX_AHEAD_CHUNKS && first <= this.windows[this.windows.length - 1]!.last + 1;
-    const sequential = near || (this.nextPos >= 0 && Math.abs(pos - this.nextPos) <= 2 * (end - pos));
-    if (sequential) this.readAhead(first, last);
-    else this.dropAhead();
-    this.nextPos = sequential ? Math.max(this.nextPos, end) : end;
+    const stream = this.streamOf(pos, end, first);
+    if (stream) this.readAhead(stream, first, last);
     let from = first;
     let cur = this.span(from, last);
     let held: Span | null = null;
@@ -143,46 +160,81 @@ export class RangeReader {
     }
   }
 
+  /** The stream this read continues (now the most recently used), or null: it starts a new one. */
+  private streamOf(pos: number, end: number, first: number): Stream | null {
+    for (let i = this.streams.length - 1; i >= 0; i--) {
+      const s = this.streams[i]!;
+      const w0 = s.windows[0];
+      const near = w0 !== undefined && first >= w0.first - MAX_WINDOW_CHUNKS && first <= s.windows[s.windows.length - 1]!.last + 1;
+      if (near || Math.abs(pos - s.pos) <= 2 * (end - pos)) {
+        this.streams.splice(i, 1);
+        this.streams.push(s);
+        s.pos = Math.max(s.pos, end);
+        return s;
+      }
+    }
+    this.streams.push({ pos: end, windows: [], size: 0 });
+    if (this.streams.length > MAX_STREAMS) this.forget(this.streams.shift()!);
+    return null;
+  }
+
   /** A window holding chunk `from`, else a new single-use span [from, min(last, from + batch)]. */
   private span(from: number, last: number): Span {
-    const w = this.windows.find((x) => x.first <= from && from <= x.last);
-    if (w) return w;
+    for (const s of this.streams) {
+      const w = s.windows.find((x) => x.first <= from && from <= x.last);
+      if (w) return w;
+    }
     const s = this.fetch(from, Math.min(last, from + BATCH_CHUNKS - 1));
     s.retired = true; // used by this read only
     return s;
   }
 
   /**
-   * Keep the read-ahead windows in step with a sequential read of chunks [first, last]: drop
-   * the windows well behind it, make sure one holds `first`, and once the read passes the
-   * middle of the last window, fetch the window after it.
+   * Keep a stream's windows in step with its read of chunks [first, last]: drop the windows it
+   * has left behind, make sure one holds `first`, and once the read passes the middle of the
+   * last window, fetch the window after it.
    */
-  private readAhead(first: number, last: number): void {
-    const size = MAX_AHEAD_CHUNKS;
-    // Windows the reader has left behind by more than a request or two are done with.
-    for (const w of this.windows) if (w.last < first - 2) this.retire(w);
-    this.windows = this.windows.filter((w) => !w.retired);
-    const tail = this.windows[this.windows.length - 1];
+  private readAhead(s: Stream, first: number, last: number): void {
+    for (const w of s.windows) if (w.last < first - 2) this.retire(w);
+    s.windows = s.windows.filter((w) => !w.retired);
+    const tail = s.windows[s.windows.length - 1];
+    if (tail && first < s.windows[0]!.first) return; // a late request behind the windows: served on its own
+    if (!this.buffers.hold(this)) {
+      this.forget(s); // windows are for other readers now; this one reads what it asks for
+      return;
+    }
     if (!tail || first > tail.last + 1) {
-      // Past every window (or none yet): start one here.
-      this.dropAhead();
-      this.windows.push(this.fetch(first, Math.min(this.r.chunks - 1, first + size - 1)));
-    } else if (first < this.windows[0]!.first) {
-      return; // a late request behind the windows: served on its own, the windows stay
+      // Past every window (or none yet): start one here, small.
+      this.forget(s);
+      s.size = Math.min(MAX_WINDOW_CHUNKS, Math.max(2, 2 * (last - first + 1)));
+      this.window(s, first);
     }
-    const t = this.windows[this.windows.length - 1]!;
+    const t = s.windows[s.windows.length - 1]!;
     const half = t.first + Math.floor((t.last - t.first) / 2);
-    if (this.windows.length < 3 && last >= half && t.last + 1 < this.r.chunks) {
-      this.windows.push(this.fetch(t.last + 1, Math.min(this.r.chunks - 1, t.last + size)));
-    }
-    this.buffers.hold(this);
+    if (s.windows.length < 3 && last >= half && t.last + 1 < this.r.chunks) this.window(s, t.last + 1);
   }
 
-  /** Forget the read-ahead windows (their buffers are reused once no read uses them). */
+  /** Fetch the stream's next window from chunk `first`; a window whose read fails is dropped (later reads try again). */
+  private window(s: Stream, first: number): void {
+    const w = this.fetch(first, Math.min(this.r.chunks - 1, first + s.size - 1));
+    s.size = Math.min(MAX_WINDOW_CHUNKS, s.size * 2);
+    s.windows.push(w);
+    w.raw.catch(() => {
+      const i = s.windows.indexOf(w);
+      if (i >= 0) s.windows.splice(i, 1);
+      this.retire(w);
+    });
+  }
+
+  /** Forget a stream's windows (their buffers are reused once no read uses them). */
+  private forget(s: Stream): void {
+    for (const w of s.windows) this.retire(w);
+    s.windows = [];
+  }
+
+  /** Forget every read-ahead window (ReadBuffers takes this reader's place for another). */
   dropAhead(): void {
-    if (this.windows.length === 0) return;
-    for (const w of this.windows) this.retire(w);
-    this.windows = [];
+    for (const s of this.streams) this.forget(s);
     this.buffers.release(this);
   }
 
@@ -218,6 +270,7 @@ export class RangeReader {
   /** Resolves once no read of the object is in flight (the read-ahead is dropped). */
   async settle(): Promise<void> {
     this.dropAhead();
+    this.streams = [];
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
   }
 }
