@@ -312,20 +312,15 @@ export class ChunkReader {
    * call are wiped and an integrity error is thrown.
    */
   decryptInto(buf: Buffer, first: number, last: number, out: Buffer, outOff: number): number {
-    let off = 0;
-    let at = outOff;
-    for (let i = first; i <= last; i++) {
-      const n = this.chunkPlainLen(i);
-      const ok = this.cipher.openInto(i, i === this.chunks - 1, buf.subarray(off, off + n + TAG_LEN), out.subarray(at, at + n));
-      this.stats.chunksDecrypted++;
-      if (!ok) {
-        out.fill(0, outOff, at + n);
-        throw integrity('chunk_tag', `chunk ${i} failed authentication`, { ...this.label, chunk: i });
-      }
-      off += n + TAG_LEN;
-      at += n;
+    const pos = first * CHUNK_SIZE;
+    const end = last * CHUNK_SIZE + this.chunkPlainLen(last);
+    try {
+      this.decryptRangeInto(buf, first, last, pos, end, out.subarray(outOff));
+    } catch (e) {
+      out.fill(0, outOff, Math.min(out.length, outOff + (end - pos)));
+      throw e;
     }
-    return at - outOff;
+    return end - pos;
   }
 
   /**

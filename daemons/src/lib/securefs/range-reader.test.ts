@@ -32,6 +32,9 @@ async function flipByteInChunk(object: string, chunk: number): Promise<void> {
   await writeFile(object, bytes);
 }
 
+/** Stored chunks read from storage, by a spy on ChunkReader.prototype.readRangeRaw. */
+const chunksReadBy = (spy: { mock: { calls: Array<[number, number, Buffer?]> } }) => spy.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+
 const covering = (pos: number, end: number) => Math.floor((end - 1) / CHUNK_SIZE) - Math.floor(pos / CHUNK_SIZE) + 1;
 
 describe('FileReader ranged reads (range-reader.ts)', () => {
@@ -117,7 +120,7 @@ describe('FileReader ranged reads (range-reader.ts)', () => {
       const n = await r.read(pos, into.length, into);
       expect(into.subarray(0, n).equals(data.subarray(pos, pos + n))).toBe(true);
     }
-    const chunksRead = spans.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+    const chunksRead = chunksReadBy(spans);
     // Each read of 100 000 bytes covers 2-3 chunks and shares one with the read before it,
     // which is read once more: about 1.7 reads of every chunk, as with no read-ahead at all. A
     // read-ahead that began after the shared chunk, or spanned more than the next read needs,
@@ -140,7 +143,7 @@ describe('FileReader ranged reads (range-reader.ts)', () => {
       expect(bufs[1]!.subarray(0, n2).equals(data.subarray(pos + step, pos + step + n2))).toBe(true);
     }
     const chunks = Math.ceil(SIZE / CHUNK_SIZE);
-    const chunksRead = spans.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+    const chunksRead = chunksReadBy(spans);
     expect(chunksRead / chunks).toBeLessThan(1.3);
     // Served from read-ahead windows of 16 chunks, not fetched request by request.
     const requests = Math.ceil(SIZE / step);
@@ -160,7 +163,7 @@ describe('FileReader ranged reads (range-reader.ts)', () => {
       await Promise.all(readers.map((r, i) => r.read(pos, step, bufs[i]!)));
       for (const b of bufs) expect(b.equals(data.subarray(pos, pos + step))).toBe(true);
     }
-    const chunksRead = spans.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+    const chunksRead = chunksReadBy(spans);
     // 8 readers get windows: about 8-10 chunks each. The other 4 read the chunk of each 4 KiB
     // read, as with no read-ahead: 16 per chunk, 128 each (about 630 in all). Evicting each
     // other in turn cost about 195 per chunk: some 18 000.
@@ -186,7 +189,7 @@ describe('FileReader ranged reads (range-reader.ts)', () => {
         }
       }
     }
-    const chunksRead = spans.mock.calls.reduce((a, [first, last]) => a + (last - first + 1), 0);
+    const chunksRead = chunksReadBy(spans);
     // 16 chunks needed; a single shared position made it about 131 per chunk needed.
     expect(chunksRead / 16).toBeLessThan(2);
     await r.close();
